@@ -26,7 +26,11 @@ export interface DecodeOptions {
   maxDepth?: number;
 }
 
-const padded = (length: number): number => (length + 7) & ~7;
+/**
+ * The length rounded up to a multiple of 8. Plain arithmetic, not `(length + 7) & ~7`: lengths
+ * are 32-bit unsigned and bitwise operators would wrap those ≥ 2^31 to negative values.
+ */
+const padded = (length: number): number => length + ((8 - (length % 8)) % 8);
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -109,11 +113,13 @@ class Decoder {
         return { tag, type, value: buf.readBigInt64BE(start) };
       case 'DateTime': {
         const high = buf.readInt32BE(start);
-        // Seconds are kept as a JS number: beyond ±2^53 s (285 million years) is refused, not rounded.
-        if (high >= 0x200000 || high < -0x200000) {
+        const low = buf.readUInt32BE(start + 4);
+        // Seconds are kept as a JS number: a safe integer, as the encoder requires. Beyond ±(2^53 - 1) s
+        // (285 million years) is refused, not rounded.
+        if (high >= 0x200000 || high < -0x200000 || (high === -0x200000 && low === 0)) {
           throw new TtlvError('OUT_OF_RANGE', 'Date-Time beyond ±2^53 seconds', start);
         }
-        return { tag, type, value: high * 0x100000000 + buf.readUInt32BE(start + 4) };
+        return { tag, type, value: high * 0x100000000 + low };
       }
       case 'Boolean': {
         if (buf.readUInt32BE(start) !== 0 || buf[start + 7]! > 1 || buf.readUInt16BE(start + 4) !== 0 || buf[start + 6] !== 0) {

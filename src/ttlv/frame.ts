@@ -5,13 +5,25 @@
  * limit is checked from that header before a single body byte is buffered, and the body buffer is
  * allocated once at its final size. Whole messages that arrive inside one chunk are handed out as
  * views of that chunk, without copying. After an error the reader refuses further input: the
- * stream has lost its framing and the connection should be closed.
+ * stream has lost its framing and the connection should be closed. The error carries the
+ * messages the same chunk completed before the bad header, so a client that pipelined good
+ * requests ahead of garbage still gets its answers.
  */
 import { HEADER_LENGTH } from './binary.js';
 import { TtlvError } from './errors.js';
 import { ItemType } from './types.js';
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/** A framing error, with the whole messages that the failing push completed before it. */
+export class FrameError extends TtlvError {
+  constructor(
+    cause: TtlvError,
+    readonly completed: Buffer[],
+  ) {
+    super(cause.code, cause.message.replace(/ \(at offset \d+\)$/, ''), cause.offset);
+  }
+}
 
 export interface FrameReaderOptions {
   /** Largest message accepted, header included, in bytes. */
@@ -73,8 +85,9 @@ export class FrameReader {
         }
       }
     } catch (err) {
-      if (err instanceof TtlvError) this.failed = err;
-      throw err;
+      if (!(err instanceof TtlvError)) throw err;
+      this.failed = err;
+      throw new FrameError(err, out);
     }
     return out;
   }

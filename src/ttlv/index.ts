@@ -5,7 +5,7 @@
 export * from './types.js';
 export { TtlvError, type TtlvErrorCode } from './errors.js';
 export { decode, encode, bigIntegerBytes, HEADER_LENGTH, DEFAULT_MAX_DEPTH, type DecodeOptions } from './binary.js';
-export { FrameReader, DEFAULT_MAX_MESSAGE_SIZE, type FrameReaderOptions } from './frame.js';
+export { FrameReader, FrameError, DEFAULT_MAX_MESSAGE_SIZE, type FrameReaderOptions } from './frame.js';
 export { Registry, registry, ValueSet, hexTag, hex32, type TagInfo, type RegistryData } from './registry.js';
 export { toJson, toJsonText, fromJson, fromJsonText, type JsonItem } from './json.js';
 export { toXml, fromXml, fromXmlDocument, type XmlOptions } from './xml.js';

@@ -72,7 +72,7 @@ export function fromJson(node: unknown, registry: Registry = defaultRegistry, de
   const tag = registry.parseTag(tagText);
   if (tag === undefined) throw new TtlvError('UNKNOWN_NAME', `unknown tag ${JSON.stringify(tagText)}`, 0);
   const type = typeText === undefined && Array.isArray(value) ? 'Structure' : typeText;
-  if (typeof type !== 'string' || !(type in ItemType)) {
+  if (typeof type !== 'string' || !Object.hasOwn(ItemType, type)) {
     throw new TtlvError('UNKNOWN_TYPE', `${tagText}: unknown or missing type ${JSON.stringify(type)}`, 0);
   }
   if (type === 'Structure') {

@@ -45,6 +45,8 @@ export class ValueSet {
   readonly byValue = new Map<number, string>();
   /** Mask bits in ascending order, for writing a mask value as names. */
   readonly bits: [number, string][] = [];
+  /** The protocol versions each value exists in, by name. */
+  readonly versions = new Map<string, readonly string[]>();
 
   constructor(
     readonly name: string,
@@ -54,6 +56,7 @@ export class ValueSet {
     for (const v of values) {
       const n = Number.parseInt(v.value, 16);
       this.byName.set(v.name, n);
+      this.versions.set(v.name, v.versions);
       if (!this.byValue.has(n)) this.byValue.set(n, v.name);
       this.bits.push([n, v.name]);
     }

@@ -59,13 +59,24 @@ function formatMask(bits: readonly [number, string][], value: number, separator:
   return names.length > 0 ? names.join(separator) : '0';
 }
 
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years ISO 8601 writes with four digits. */
+const ISO_MIN_SECONDS = -62167219200;
+const ISO_MAX_SECONDS = 253402300799;
+
+/** A 64-bit value as `0x` and 16 hex digits, two's complement: how a Date-Time outside years 0–9999 is written. */
+function hex64(value: bigint): string {
+  return '0x' + BigInt.asUintN(64, value).toString(16).toUpperCase().padStart(16, '0');
+}
+
 function formatDateTime(seconds: number): string {
+  if (seconds < ISO_MIN_SECONDS || seconds > ISO_MAX_SECONDS) return hex64(BigInt(seconds));
   const iso = new Date(seconds * 1000).toISOString();
   return iso.replace(/\.\d{3}Z$/, '+00:00');
 }
 
 function formatDateTimeExtended(micros: bigint): string {
   const seconds = micros / 1_000_000n - (micros < 0n && micros % 1_000_000n !== 0n ? 1n : 0n);
+  if (seconds < BigInt(ISO_MIN_SECONDS) || seconds > BigInt(ISO_MAX_SECONDS)) return hex64(micros);
   const fraction = micros - seconds * 1_000_000n;
   return formatDateTime(Number(seconds)).replace('+00:00', `.${fraction.toString().padStart(6, '0')}+00:00`);
 }
@@ -187,8 +198,11 @@ function parseMask(byName: ReadonlyMap<string, number>, text: string, bad: (why:
 function parseIsoMicros(text: string, bad: (why: string) => TtlvError): bigint {
   const m = ISO.exec(text)!;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const check = new Date(ms);
+  // Not Date.UTC: it reads years 0–99 as 1900–1999.
+  const check = new Date(0);
+  check.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  check.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  const ms = check.getTime();
   if (Number.isNaN(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
     throw bad('not a calendar date and time');
   }

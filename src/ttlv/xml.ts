@@ -86,7 +86,7 @@ function elementToItem(el: XmlElement, registry: Registry, depth: number, maxDep
     throw new TtlvError('UNKNOWN_NAME', `unknown tag ${JSON.stringify(tagText ?? el.name)}`, el.offset);
   }
   const type = el.attributes.type ?? 'Structure';
-  if (!(type in ItemType)) throw new TtlvError('UNKNOWN_TYPE', `${el.name}: unknown type ${JSON.stringify(type)}`, el.offset);
+  if (!Object.hasOwn(ItemType, type)) throw new TtlvError('UNKNOWN_TYPE', `${el.name}: unknown type ${JSON.stringify(type)}`, el.offset);
   if (type === 'Structure') {
     if (el.attributes.value !== undefined) throw new TtlvError('BAD_VALUE', `${el.name}: a Structure has no value attribute`, el.offset);
     if (depth >= maxDepth) throw new TtlvError('TOO_DEEP', `structures nested deeper than ${maxDepth}`, el.offset);
@@ -207,7 +207,7 @@ class XmlReader {
         if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) || code === 0) this.fail(`bad character reference ${match}`, 'SYNTAX', start);
         return String.fromCodePoint(code);
       }
-      const entity = ENTITIES[ref];
+      const entity = Object.hasOwn(ENTITIES, ref) ? ENTITIES[ref] : undefined;
       if (entity === undefined) this.fail(`unknown entity ${match}`, 'SYNTAX', start);
       return entity;
     });

@@ -53,3 +53,9 @@ t.test('a stream that does not start with a Structure header is refused at once'
   t.throws(() => new FrameReader().push(Buffer.from('GET / HTTP/1.1\r\n')), { code: 'UNKNOWN_TYPE' });
   t.throws(() => new FrameReader().push(hex('42 00 78 | 01 | 00 00 00 03')), { code: 'BAD_LENGTH' });
 });
+
+t.test('messages completed before a bad header in the same chunk are handed over with the error', async (t) => {
+  const reader = new FrameReader();
+  const chunk = Buffer.concat([small, message, Buffer.from('garbage!')]);
+  t.throws(() => reader.push(chunk), { name: 'TtlvError', code: 'UNKNOWN_TYPE', offset: small.length + message.length + 3, completed: [small, message] });
+});

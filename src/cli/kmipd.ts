@@ -1,0 +1,149 @@
+/**
+ * `kmipd`: the server and its admin commands.
+ *   kmipd init   — create a data directory with a development PKI and a config
+ *   kmipd serve  — run the KMIP server
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { CONFIG_FILE_NAME, ConfigError, loadConfig } from '../config/config.js';
+import { startKmipd } from '../server/kmipd.js';
+import { VERSION } from '../version.js';
+import { runInit } from './init.js';
+
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const HELP = `kmipd ${VERSION} — KMIP key management server
+
+Usage: kmipd <command> [options]
+
+Commands:
+  init    Create a data directory: a development PKI and a kmipd.yaml (kmipd init --help)
+  serve   Run the server: KMIP over mutual TLS (port 5696) and HTTPS (kmipd serve --help)
+
+Options:
+  -h, --help      Show this help
+  -v, --version   Show the version
+`;
+
+const SERVE_HELP = `Usage: kmipd serve [options]
+
+Runs KMIP over mutual TLS (binary TTLV, default 127.0.0.1:5696) and the KMIP HTTPS profile
+(POST /kmip with TTLV, JSON or XML; GET /health; default port 5697).
+
+Options:
+  --data-dir DIR     Data directory (default ./data, or KMIPD_DATA_DIR)
+  --config FILE      Config file (default DIR/${CONFIG_FILE_NAME})
+  --set PATH=VALUE   Override one config field, e.g. --set listen.port=5700 (repeatable)
+  --init             Run 'kmipd init' first if the data directory has no config
+  -h, --help         Show this help
+
+Every config field can also be set from the environment: KMIPD_LISTEN_PORT=5700,
+KMIPD_TLS_IDENTITY=san, KMIPD_LOG_LEVEL=debug. Precedence: defaults < file < environment < flags.
+SIGTERM or SIGINT stops accepting, lets in-flight requests finish, then exits.
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'init':
+      return runInit(rest, io);
+    case 'serve':
+      return serve(rest, io);
+    case '-v':
+    case '--version':
+      io.stdout.write(`${VERSION}\n`);
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      io.stdout.write(HELP);
+      return 0;
+    default:
+      io.stderr.write(`kmipd: unknown command '${command}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+async function serve(argv: string[], io: Io): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        init: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    io.stderr.write(`kmipd serve: ${(err as Error).message}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    io.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const dataDir = resolve(args['data-dir'] ?? process.env.KMIPD_DATA_DIR ?? './data');
+  if (!args.config && !existsSync(join(dataDir, CONFIG_FILE_NAME))) {
+    if (!args.init) {
+      io.stderr.write(`kmipd serve: ${dataDir} has no ${CONFIG_FILE_NAME}. Run 'kmipd init --data-dir ${dataDir}' first, or 'kmipd serve --init'.\n`);
+      return 1;
+    }
+    const code = await runInit(['--data-dir', dataDir], io);
+    if (code !== 0) return code;
+  }
+  let config;
+  try {
+    config = loadConfig({ dataDir, ...(args.config ? { file: args.config } : {}), overrides: args.set ?? [] });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.log.level, base: { node: config.nodeId } }, config.log.file ? pino.destination({ dest: config.log.file, mkdir: true }) : pino.destination(1));
+  let server;
+  try {
+    server = await startKmipd({ config, logger });
+  } catch (err) {
+    logger.fatal({ err }, 'kmipd could not start');
+    io.stderr.write(`kmipd serve: could not start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+      void server.close(config.limits.requestTimeoutMs).then(() => {
+        logger.info('stopped');
+        logger.flush();
+        resolveExit(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2), process).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`kmipd: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * Query (KMIP 2.1 §6.1.40; 1.4 §4.25): what this server implements, answered from the operation
+ * registry and the server's own description, in the field order of the response table (Table 283).
+ * Functions a protocol version does not have are ignored, as an unknown field would be.
+ */
+import { type Item, structure } from '../ttlv/index.js';
+import { KmipError } from '../kmip/errors.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
+import { atLeast, type ProtocolVersion } from '../kmip/version.js';
+import type { OperationContext, OperationDefinition } from './registry.js';
+
+const Q = Enum.QueryFunction;
+
+export const query: OperationDefinition = {
+  name: 'Query',
+  mutates: false,
+  permission: 'public',
+  handler(payload, ctx) {
+    const functions = new Set(payload.values(Tag.QueryFunction, 'Enumeration'));
+    const known = new Set<number>(Object.values(Q));
+    for (const f of functions) {
+      if (!known.has(f)) throw new KmipError('InvalidField', `unknown Query Function 0x${f.toString(16)}`);
+    }
+    const out: Item[] = [];
+    if (functions.has(Q.QueryOperations)) {
+      for (const op of ctx.operations.supported(ctx.version)) out.push(enumeration(Tag.Operation, Enum.Operation[op.name]));
+    }
+    if (functions.has(Q.QueryObjects)) {
+      for (const type of supportedObjectTypes(ctx.version)) out.push(enumeration(Tag.ObjectType, type));
+    }
+    if (functions.has(Q.QueryServerInformation)) out.push(...serverInformation(ctx));
+    // Application Namespaces, Extension List/Map, Attestation Types: kmipd has none to list.
+    if (functions.has(Q.QueryRNGs) && atLeast(ctx.version, 1, 3)) out.push(rngParameters());
+    // Profiles and Validations: kmipd claims no profile conformance and no formal validation yet.
+    if (functions.has(Q.QueryCapabilities) && atLeast(ctx.version, 1, 3)) out.push(capabilities(ctx));
+    if (functions.has(Q.QueryClientRegistrationMethods) && atLeast(ctx.version, 1, 3)) {
+      // Clients are registered out of band: their certificates are issued by the configured CA.
+      out.push(enumeration(Tag.ClientRegistrationMethod, Enum.ClientRegistrationMethod.ClientRegistered));
+    }
+    if (functions.has(Q.QueryProtectionStorageMasks) && atLeast(ctx.version, 2, 0)) {
+      out.push(structure(Tag.ProtectionStorageMasks, []));
+    }
+    return out;
+  },
+};
+
+/** Object types the store can hold; empty until managed objects are implemented. */
+function supportedObjectTypes(_version: ProtocolVersion): number[] {
+  return [];
+}
+
+function serverInformation(ctx: OperationContext): Item[] {
+  const s = ctx.server;
+  const info: Item[] = atLeast(ctx.version, 2, 0)
+    ? [
+        text(Tag.ServerName, `${s.product} ${s.nodeId}`),
+        text(Tag.ServerVersion, s.version),
+        text(Tag.ProductName, s.product),
+      ]
+    : [];
+  // KMIP 1.x Server Information is vendor-defined; warnings go in as Description text either way.
+  for (const warning of s.warnings) info.push(text(Tag.Description, warning));
+  return [text(Tag.VendorIdentification, s.vendor), structure(Tag.ServerInformation, info)];
+}
+
+/** node:crypto draws from OpenSSL 3's default DRBG: CTR_DRBG with AES-256 (SP 800-90A). */
+function rngParameters(): Item {
+  return structure(Tag.RNGParameters, [
+    enumeration(Tag.RNGAlgorithm, Enum.RNGAlgorithm.DRBG),
+    enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
+    { tag: Tag.CryptographicLength, type: 'Integer', value: 256 },
+    enumeration(Tag.DRBGAlgorithm, Enum.DRBGAlgorithm.CTRDRBG),
+  ]);
+}
+
+function capabilities(ctx: OperationContext): Item {
+  return structure(Tag.CapabilityInformation, [
+    { tag: Tag.StreamingCapability, type: 'Boolean', value: false },
+    { tag: Tag.AsynchronousCapability, type: 'Boolean', value: false },
+    { tag: Tag.AttestationCapability, type: 'Boolean', value: false },
+    ...(atLeast(ctx.version, 1, 4)
+      ? [
+          { tag: Tag.BatchUndoCapability, type: 'Boolean' as const, value: true },
+          { tag: Tag.BatchContinueCapability, type: 'Boolean' as const, value: true },
+        ]
+      : []),
+  ]);
+}
+
+function enumeration(tag: number, value: number): Item {
+  return { tag, type: 'Enumeration', value };
+}
+
+function text(tag: number, value: string): Item {
+  return { tag, type: 'TextString', value };
+}

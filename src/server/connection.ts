@@ -1,0 +1,247 @@
+/**
+ * One KMIP-over-TLS connection: bytes → frames → decoded requests → processor → responses
+ * written back in request order.
+ *
+ * Requests on a connection run concurrently; responses wait in a queue and leave in the order
+ * their requests arrived (clients pipeline and match responses by position). Reading pauses while
+ * too many responses are pending or the socket's write buffer is full. A frame that decodes badly
+ * is answered and the connection stays usable; a stream whose framing is lost (bad header,
+ * oversized length) is answered once and then ended.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { FrameError, FrameReader, type Item, TtlvError, decode, encode } from '../ttlv/index.js';
+import type { TransportLimits } from './tls-options.js';
+import type { ClientIdentity, KmipProcessor, RequestContext } from './types.js';
+
+/** Responses allowed to wait for their turn before the connection stops reading. */
+export const MAX_PENDING_RESPONSES = 16;
+/** After our end of the stream is closed, how long the peer gets to close its end. */
+const END_GRACE_MS = 2_000;
+const QUIET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
+
+export interface ConnectionOptions {
+  processor: KmipProcessor;
+  limits: TransportLimits;
+  identity: ClientIdentity;
+  peer: string;
+  /** Child logger bound to this connection. */
+  log: Logger;
+}
+
+/** A response slot: filled when its request is answered; `null` bytes after an internal failure. */
+interface Slot {
+  done: boolean;
+  bytes: Buffer | null;
+}
+
+export class KmipConnection {
+  /** Settles when the socket has closed. */
+  readonly closed: Promise<void>;
+  private readonly reader: FrameReader;
+  private readonly queue: Slot[] = [];
+  private readonly requests = new Set<AbortController>();
+  /** Aborted when the socket closes; the signal of contexts that are not a request. */
+  private readonly lifetime = new AbortController();
+  /** open: reading requests · draining: answering what is queued, then ending · closed. */
+  private state: 'open' | 'draining' | 'closed' = 'open';
+  private writeBlocked = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private endTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.reader = new FrameReader({ maxMessageSize: options.limits.maxMessageSize });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onPeerEnd());
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
+    socket.on('close', () => this.onClose());
+    this.armIdle();
+  }
+
+  /** Graceful shutdown: read no more requests, answer the ones in flight, then end. */
+  shutdown(): void {
+    this.drain();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private get log(): Logger {
+    return this.options.log;
+  }
+
+  private onData(chunk: Buffer): void {
+    // While draining, input is read and dropped: leaving it unread would make our close an RST,
+    // which can destroy the answer we just sent before the client reads it.
+    if (this.state !== 'open') return;
+    this.clearIdle();
+    try {
+      for (const frame of this.reader.push(chunk)) this.request(frame);
+    } catch (err) {
+      if (err instanceof FrameError) for (const frame of err.completed) this.request(frame);
+      if (err instanceof TtlvError) {
+        // The length or type in a header is wrong: where the next message starts is unknowable.
+        this.log.warn({ err: { code: err.code, message: err.message } }, 'unframeable input; answering and closing');
+        this.answerUndecodable(err);
+        this.drain();
+      } else {
+        this.log.error({ incident: randomUUID(), err }, 'unexpected error reading a message; closing the connection');
+        this.socket.destroy();
+      }
+      return;
+    }
+    this.armIdle();
+    this.updateFlow();
+  }
+
+  private request(frame: Buffer): void {
+    let message: Item;
+    try {
+      message = decode(frame, { maxDepth: this.options.limits.maxDepth });
+    } catch (err) {
+      if (!(err instanceof TtlvError)) throw err;
+      // Framing is intact (the header was valid), so the next message can still be read.
+      this.answerUndecodable(err);
+      return;
+    }
+    const slot: Slot = { done: false, bytes: null };
+    this.queue.push(slot);
+    const controller = new AbortController();
+    this.requests.add(controller);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('the request timed out', 'TimeoutError')),
+      this.options.limits.requestTimeoutMs,
+    );
+    const started = performance.now();
+    this.handle(message, this.context(controller.signal))
+      .then((bytes) => {
+        slot.bytes = bytes;
+        this.log.debug({ bytesIn: frame.length, bytesOut: bytes.length, ms: Math.round(performance.now() - started) }, 'request answered');
+      })
+      .catch((err: unknown) => {
+        this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.requests.delete(controller);
+        slot.done = true;
+        this.flush();
+      });
+  }
+
+  private async handle(message: Item, ctx: RequestContext): Promise<Buffer> {
+    return encode(await this.options.processor.handle(message, ctx));
+  }
+
+  private answerUndecodable(error: TtlvError): void {
+    let bytes: Buffer | null = null;
+    try {
+      bytes = encode(this.options.processor.undecodable(error, this.context(this.lifetime.signal)));
+    } catch (err) {
+      this.log.error({ incident: randomUUID(), err }, 'could not build the response to an undecodable message');
+    }
+    this.queue.push({ done: true, bytes });
+    this.flush();
+  }
+
+  private context(signal: AbortSignal): RequestContext {
+    const { identity, peer, log } = this.options;
+    return { identity, peer, transport: 'tls', encoding: 'binary', log, signal };
+  }
+
+  /** Writes every answered response at the head of the queue, keeping request order. */
+  private flush(): void {
+    while (this.queue[0]?.done) {
+      const { bytes } = this.queue.shift()!;
+      if (this.state === 'closed' || this.socket.destroyed) continue;
+      if (bytes === null) {
+        // Without this response the ones behind it would be matched to the wrong requests.
+        this.socket.destroy();
+        return;
+      }
+      if (!this.socket.write(bytes)) this.writeBlocked = true;
+    }
+    if (this.queue.length === 0) {
+      if (this.state === 'draining') this.end();
+      else this.armIdle();
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.state === 'closed') return;
+    const hold = this.state === 'open' && (this.queue.length >= MAX_PENDING_RESPONSES || this.writeBlocked);
+    if (hold && !this.socket.isPaused()) {
+      this.log.debug({ pending: this.queue.length, writeBlocked: this.writeBlocked }, 'reading paused');
+      this.socket.pause();
+    } else if (!hold && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private drain(): void {
+    if (this.state !== 'open') return;
+    this.state = 'draining';
+    this.clearIdle();
+    this.updateFlow();
+    if (this.queue.length === 0) this.end();
+  }
+
+  /** Closes our side once everything is written; a peer that never closes its side is cut off. */
+  private end(): void {
+    if (this.endTimer) return;
+    this.socket.end();
+    this.endTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+    this.endTimer.unref();
+  }
+
+  private onPeerEnd(): void {
+    if (this.reader.buffered > 0) {
+      this.log.info({ bytes: this.reader.buffered }, 'peer closed in the middle of a message; the partial message is dropped');
+    }
+    this.drain();
+  }
+
+  /** The idle clock runs only while no response is pending: a slow request is not idleness. */
+  private armIdle(): void {
+    this.clearIdle();
+    if (this.state !== 'open' || this.queue.length > 0) return;
+    this.idleTimer = setTimeout(() => this.onIdle(), this.options.limits.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private onIdle(): void {
+    const partial = this.reader.buffered;
+    if (partial > 0) this.log.info({ bytes: partial }, 'client stalled in the middle of a message; closing');
+    else this.log.debug('idle timeout; closing');
+    this.socket.destroy();
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    if (err.code !== undefined && QUIET_ERRORS.has(err.code)) this.log.debug({ code: err.code }, 'connection reset by peer');
+    else this.log.warn({ err }, 'socket error');
+  }
+
+  private onClose(): void {
+    this.state = 'closed';
+    this.clearIdle();
+    if (this.endTimer) clearTimeout(this.endTimer);
+    this.lifetime.abort(new DOMException('the connection closed', 'AbortError'));
+    for (const controller of this.requests) controller.abort(new DOMException('the connection closed', 'AbortError'));
+    this.queue.length = 0;
+    this.log.debug('connection closed');
+  }
+}
