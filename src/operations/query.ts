@@ -37,7 +37,7 @@ export const query: OperationDefinition = {
       // Clients are registered out of band: their certificates are issued by the configured CA.
       out.push(enumeration(Tag.ClientRegistrationMethod, Enum.ClientRegistrationMethod.ClientRegistered));
     }
-    if (functions.has(Q.QueryProtectionStorageMasks) && atLeast(ctx.version, 2, 0)) {
+    if (functions.has(Q.QueryStorageProtectionMasks) && atLeast(ctx.version, 2, 0)) {
       out.push(structure(Tag.ProtectionStorageMasks, []));
     }
     return out;
@@ -69,7 +69,7 @@ function rngParameters(): Item {
     enumeration(Tag.RNGAlgorithm, Enum.RNGAlgorithm.DRBG),
     enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
     { tag: Tag.CryptographicLength, type: 'Integer', value: 256 },
-    enumeration(Tag.DRBGAlgorithm, Enum.DRBGAlgorithm.CTRDRBG),
+    enumeration(Tag.DRBGAlgorithm, Enum.DRBGAlgorithm.CTR),
   ]);
 }
 

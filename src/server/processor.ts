@@ -123,8 +123,8 @@ export class Processor implements KmipProcessor {
       ...(uniqueBatchItemId !== undefined ? { uniqueBatchItemId } : {}),
     });
     try {
+      operation = peekOperation(raw);
       const item = parseBatchItem(raw);
-      operation = item.operation;
       uniqueBatchItemId = item.uniqueBatchItemId;
       if (item.criticalExtensions.length > 0) {
         throw new KmipError('FeatureNotSupported', `critical Message Extension not understood (vendor ${item.criticalExtensions.join(', ')})`);
@@ -206,6 +206,13 @@ function reasonIn(reason: ResultReasonName, version: ProtocolVersion): ResultRea
   const versions = resultReasons?.versions.get(reason);
   if (versions === undefined || versions.includes(versionString(version))) return reason;
   return reason === 'UnsupportedProtocolVersion' ? 'InvalidMessage' : 'GeneralFailure';
+}
+
+/** The Operation of a batch item, if it can be read, so even a malformed item's failure names it. */
+function peekOperation(raw: Item): number | undefined {
+  if (raw.type !== 'Structure') return undefined;
+  const op = raw.value.find((it) => it.tag === Tag.Operation);
+  return op?.type === 'Enumeration' ? op.value : undefined;
 }
 
 function markUndone(item: ResponseBatchItem): void {
