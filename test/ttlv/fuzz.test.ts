@@ -226,15 +226,15 @@ t.test('binary: decode(encode(tree)) is the tree', async (t) => {
     fc.property(binary.tree, (tree) => {
       assert.deepEqual(decode(encode(tree)), tree);
     }),
-    runs(400),
+    runs(1200),
   );
-  t.pass('400 random trees');
+  t.pass('1200 random trees');
 });
 
 t.test('binary: random bytes decode or throw a TtlvError, quickly', async (t) => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => decodesOrRefuses(Buffer.from(bytes))),
-    runs(300),
+    runs(900),
   );
   // Random bytes almost never get past the first header; these start with a plausible one.
   const header = fc.record({
@@ -255,7 +255,7 @@ t.test('binary: random bytes decode or throw a TtlvError, quickly', async (t) =>
       );
       decodesOrRefuses(bytes);
     }),
-    runs(400),
+    runs(1200),
   );
   t.pass('random and header-shaped bytes');
 });
@@ -318,9 +318,9 @@ t.test('binary: mutated messages decode or throw a TtlvError, quickly', async (t
     fc.property(binary.structure, fc.array(mutation, { minLength: 1, maxLength: 4 }), (tree, mutations) => {
       decodesOrRefuses(mutate(encode(tree), mutations));
     }),
-    runs(1500),
+    runs(4500),
   );
-  t.pass('1500 mutated messages');
+  t.pass('4500 mutated messages');
 });
 
 t.test('binary: fixed-length values decode to what the encoder writes back, or are refused', async (t) => {
@@ -337,7 +337,7 @@ t.test('binary: fixed-length values decode to what the encoder writes back, or a
       else bytes.writeUInt32BE(Number(BigInt.asUintN(32, raw)), 8);
       decodesOrRefuses(bytes);
     }),
-    runs(300),
+    runs(900),
   );
   t.pass('fixed-length leaves');
 });
@@ -386,9 +386,9 @@ t.test('FrameReader: any chunking of a stream of messages yields exactly those m
       );
       assert.equal(reader.buffered, 0);
     }),
-    runs(300),
+    runs(900),
   );
-  t.pass('300 streams');
+  t.pass('900 streams');
 });
 
 t.test('FrameReader: garbage yields frames within the limit or a TtlvError, and buffers no more than the limit', async (t) => {
@@ -435,9 +435,9 @@ t.test('FrameReader: garbage yields frames within the limit or a TtlvError, and 
         at = end;
       }
     }),
-    runs(300),
+    runs(900),
   );
-  t.pass('300 garbage streams');
+  t.pass('900 garbage streams');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -448,9 +448,9 @@ t.test('JSON: fromJsonText(toJsonText(tree)) is the tree', async (t) => {
     fc.property(textual.tree, (tree) => {
       assert.deepEqual(fromJsonText(toJsonText(tree)), tree);
     }),
-    runs(300),
+    runs(900),
   );
-  t.pass('300 random trees');
+  t.pass('900 random trees');
 });
 
 t.test('XML: fromXml(toXml(tree)) is the tree', async (t) => {
@@ -458,9 +458,9 @@ t.test('XML: fromXml(toXml(tree)) is the tree', async (t) => {
     fc.property(textual.tree, fc.constantFrom(0, 2), (tree, indent) => {
       assert.deepEqual(fromXml(toXml(tree, { indent })), tree);
     }),
-    runs(300),
+    runs(900),
   );
-  t.pass('300 random trees');
+  t.pass('900 random trees');
 });
 
 /** Words that make plausible (and implausible) KMIP JSON/XML: names, types, prototype keys. */
@@ -512,7 +512,7 @@ t.test('JSON: random text and random JSON-shaped values parse to a well-formed t
       const result = onlyTtlvErrors(() => fromJsonText(text));
       if (!(result instanceof TtlvError)) assertWellFormed(result);
     }),
-    runs(300),
+    runs(900),
   );
   const { node } = fc.letrec<{ node: unknown }>((tie) => ({
     node: fc.oneof(
@@ -534,7 +534,7 @@ t.test('JSON: random text and random JSON-shaped values parse to a well-formed t
       const result = onlyTtlvErrors(() => fromJsonText(JSON.stringify(value) ?? 'null'));
       if (!(result instanceof TtlvError)) assertWellFormed(result);
     }),
-    runs(600),
+    runs(1800),
   );
   t.pass('random JSON');
 });
@@ -545,7 +545,7 @@ t.test('XML: random text and random XML-shaped text parse to a well-formed tree 
       const result = onlyTtlvErrors(() => fromXml(text));
       if (!(result instanceof TtlvError)) assertWellFormed(result);
     }),
-    runs(300),
+    runs(900),
   );
   const entity = fc.oneof(
     fc.constantFrom('&lt;', '&amp;', '&#65;', '&#x1F600;', '&#0;', '&#x110000;', '&#xD800;', '&', '&constructor;', '&toString;', '&__proto__;', '&nbsp;'),
@@ -575,7 +575,7 @@ t.test('XML: random text and random XML-shaped text parse to a well-formed tree 
       const result = onlyTtlvErrors(() => fromXml(decl + xml));
       if (!(result instanceof TtlvError)) assertWellFormed(result);
     }),
-    runs(600),
+    runs(1800),
   );
   t.pass('random XML');
 });
@@ -589,7 +589,36 @@ t.test('XML: a reference to an entity XML does not define is refused', async (t)
         assert.throws(() => fromXml(`<TTLV tag="0x540001" type="TextString" value="a&${n};b"/>`), { name: 'TtlvError', code: 'SYNTAX' });
       },
     ),
-    runs(200),
+    runs(600),
   );
   t.pass('undefined entities');
+});
+
+// ---------------------------------------------------------------------------------------------
+// The counter-examples these properties found, kept as fixed cases.
+
+t.test('regressions found by the properties', async (t) => {
+  const bytes = (hex: string): Buffer => Buffer.from(hex.replace(/[^0-9a-fA-F]/g, ''), 'hex');
+  // Lengths ≥ 2^31 wrapped negative in the padding arithmetic and passed the overrun check.
+  t.throws(() => decode(bytes('54 00 00 | 04 | FF FF FF F8')), { code: 'OVERRUN' }, 'Big Integer of length 2^32 - 8, header only');
+  t.throws(() => decode(bytes('42 00 20 | 07 | FF FF FF FF')), { code: 'OVERRUN' }, 'Text String of length 2^32 - 1 was decoded as ""');
+  t.throws(() => decode(bytes('54 00 00 | 01 | 00 00 00 10 | 54 00 01 | 08 | 80 00 00 00 | 00 00 00 00 00 00 00 00')), { code: 'OVERRUN' }, 'was a TypeError');
+  // -2^53 s decoded, but the encoder refuses it: not a safe integer.
+  t.throws(() => decode(bytes('42 00 20 | 09 | 00 00 00 08 | FF E0 00 00 00 00 00 00')), { code: 'OUT_OF_RANGE' });
+  t.same(decode(bytes('42 00 20 | 09 | 00 00 00 08 | FF E0 00 00 00 00 00 01')).value, -(2 ** 53) + 1);
+  // Prototype keys were taken for item types and entities.
+  t.throws(() => fromJsonText('{"tag":"0x540001","type":"hasOwnProperty","value":""}'), { code: 'UNKNOWN_TYPE' }, 'JSON returned undefined');
+  t.throws(() => fromXml('<TTLV tag="0x540001" type="toString" value=""/>'), { code: 'UNKNOWN_TYPE' }, 'XML returned undefined');
+  t.throws(() => fromXml('<TTLV tag="0x540001" type="TextString" value="&constructor;"/>'), { code: 'SYNTAX' }, 'was the text of Object');
+  // Date-Times outside years 1000–9999: years 0–99 read back as 1900–1999, years past 9999 not at all.
+  for (const value of [-59011459201, -62167219200, 253402300800, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) {
+    const it: Item = { tag: 0x540000, type: 'DateTime', value };
+    t.strictSame(fromJsonText(toJsonText(it)), it, `JSON, Date-Time ${value}`);
+    t.strictSame(fromXml(toXml(it)), it, `XML, Date-Time ${value}`);
+  }
+  for (const value of [-59011459200000001n, INT64_MIN, INT64_MAX]) {
+    const it: Item = { tag: 0x540000, type: 'DateTimeExtended', value };
+    t.strictSame(fromJsonText(toJsonText(it)), it, `JSON, Date-Time Extended ${value}`);
+    t.strictSame(fromXml(toXml(it)), it, `XML, Date-Time Extended ${value}`);
+  }
 });
