@@ -18,6 +18,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type ItemTypeName, itemTypeNames } from '../src/ttlv/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Versions and item types
@@ -27,20 +28,7 @@ export const VERSIONS = ['1.0', '1.1', '1.2', '1.3', '1.4', '2.0', '2.1'] as con
 export type Version = (typeof VERSIONS)[number];
 const V1: readonly Version[] = ['1.0', '1.1', '1.2', '1.3', '1.4'];
 
-const ITEM_TYPE_NAMES = [
-  'Structure',
-  'Integer',
-  'LongInteger',
-  'BigInteger',
-  'Enumeration',
-  'Boolean',
-  'TextString',
-  'ByteString',
-  'DateTime',
-  'Interval',
-  'DateTimeExtended',
-] as const;
-export type ItemTypeName = (typeof ITEM_TYPE_NAMES)[number];
+const ITEM_TYPE_NAMES = itemTypeNames;
 
 // ---------------------------------------------------------------------------------------------
 // Name normalisation
