@@ -189,10 +189,16 @@ export interface ResponseHeader {
 /** ResponseMessage → item tree, fields in the order of KMIP 2.1 Tables 398 and 399. */
 export function writeResponse(header: ResponseHeader, items: ResponseBatchItem[]): StructureItem {
   const h: Item[] = [writeVersion(header.protocolVersion), { tag: Tag.TimeStamp, type: 'DateTime', value: header.timeStamp }];
-  // Correlation values exist from KMIP 1.4 on.
+  // Correlation values exist from KMIP 1.4 on. The server's is a SHOULD (1.4 §6.19); it is sent
+  // in 2.1, or when the client sent one of its own: PyKMIP 0.10's 1.4 and 2.0 clients fail on any
+  // header field between Time Stamp and Batch Count.
   if (header.protocolVersion.major >= 2 || header.protocolVersion.minor >= 4) {
-    if (header.clientCorrelationValue !== undefined) h.push({ tag: Tag.ClientCorrelationValue, type: 'TextString', value: header.clientCorrelationValue });
-    if (header.serverCorrelationValue !== undefined) h.push({ tag: Tag.ServerCorrelationValue, type: 'TextString', value: header.serverCorrelationValue });
+    const ccv = header.clientCorrelationValue;
+    const v21 = header.protocolVersion.major > 2 || (header.protocolVersion.major === 2 && header.protocolVersion.minor >= 1);
+    if (ccv !== undefined) h.push({ tag: Tag.ClientCorrelationValue, type: 'TextString', value: ccv });
+    if (header.serverCorrelationValue !== undefined && (v21 || ccv !== undefined)) {
+      h.push({ tag: Tag.ServerCorrelationValue, type: 'TextString', value: header.serverCorrelationValue });
+    }
   }
   h.push({ tag: Tag.BatchCount, type: 'Integer', value: items.length });
   return structure(Tag.ResponseMessage, [structure(Tag.ResponseHeader, h), ...items.map(writeBatchItem)]);
