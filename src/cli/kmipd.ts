@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { CONFIG_FILE_NAME, ConfigError, loadConfig } from '../config/config.js';
+import { availableParallelism } from 'node:os';
+import { isClusterPrimary, runPrimary, workerTicketKeys } from '../server/cluster.js';
 import { startKmipd } from '../server/kmipd.js';
 import { VERSION } from '../version.js';
 import { runInit } from './init.js';
@@ -112,10 +114,20 @@ async function serve(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
-  const logger = pino({ level: config.log.level, base: { node: config.nodeId } }, config.log.file ? pino.destination({ dest: config.log.file, mkdir: true }) : pino.destination(1));
+  // Asynchronous writes: a synchronous write per request line cost more than the request itself.
+  // Lines written while a write is in flight are coalesced; they are flushed on shutdown.
+  const destination = pino.destination({ dest: config.log.file ?? 1, sync: false, ...(config.log.file ? { mkdir: true } : {}) });
+  const logger = pino({ level: config.log.level, base: { node: config.nodeId, pid: process.pid } }, destination);
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  if (isClusterPrimary(workers)) {
+    const code = await runPrimary(workers, logger);
+    destination.flushSync();
+    return code;
+  }
   let server;
   try {
-    server = await startKmipd({ config, logger });
+    const ticketKeys = workerTicketKeys();
+    server = await startKmipd({ config, logger, ...(ticketKeys ? { ticketKeys } : {}) });
   } catch (err) {
     logger.fatal({ err }, 'kmipd could not start');
     io.stderr.write(`kmipd serve: could not start: ${(err as Error).message}\n`);
@@ -129,7 +141,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
       void server.close(config.limits.requestTimeoutMs).then(() => {
         logger.info('stopped');
-        logger.flush();
+        destination.flushSync();
         resolveExit(0);
       });
     };

@@ -22,13 +22,15 @@ export interface StartOptions {
   logger: Logger;
   clock?: Clock;
   operations?: OperationRegistry;
+  /** TLS session-ticket keys shared by the workers of a cluster. */
+  ticketKeys?: Buffer;
 }
 
 export interface Kmipd extends RunningServers {
   readonly processor: Processor;
 }
 
-export async function startKmipd({ config, logger, clock, operations }: StartOptions): Promise<Kmipd> {
+export async function startKmipd({ config, logger, clock, operations, ticketKeys }: StartOptions): Promise<Kmipd> {
   const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings: [] };
   const processor = new Processor({
     operations: operations ?? defaultOperations(),
@@ -47,6 +49,7 @@ export async function startKmipd({ config, logger, clock, operations }: StartOpt
       identity: config.tls.identity,
       minVersion: config.tls.minVersion,
       sessionTickets: config.tls.sessionTickets,
+      ...(ticketKeys ? { ticketKeys } : {}),
     },
     limits: config.limits,
     logger,

@@ -76,6 +76,8 @@ export async function startTlsServer(options: TransportOptions, limits: Transpor
     }
     const connLog = log.child({ conn: id, peer, identity: identity.name });
     connLog.debug({ protocol: socket.getProtocol(), cipher: socket.getCipher().name, resumed: socket.isSessionReused() }, 'connection accepted');
+    // Responses are small and answer a waiting client: send each at once (no Nagle delay).
+    socket.setNoDelay(true);
     const connection = new KmipConnection(socket, { processor: options.processor, limits, identity, peer, log: connLog });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));

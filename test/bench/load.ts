@@ -30,6 +30,8 @@ import { repoRoot } from '../support/shared.js';
 
 const HOST = '127.0.0.1';
 const KMIPD_BIN = join(repoRoot, 'bin/kmipd.js');
+/** Extra node flags for the kmipd process, e.g. KMIPD_NODE_ARGS=--cpu-prof to profile it under load. */
+const nodeArgs = (): string[] => (process.env.KMIPD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ECHO_SERVER = join(repoRoot, 'test/bench/echo-server.ts');
 const PYTHON = '/usr/bin/python3';
 const PYKMIP_SERVER = '/usr/bin/pykmip-server';
@@ -579,7 +581,7 @@ function poll<T>(what: string, child: ChildProcess, check: () => T | undefined |
 async function startEcho(ctx: BenchContext): Promise<Started> {
   const { ca, cert, key } = ctx.files;
   // stdin stays a pipe: the echo server exits when it closes, should this process die first.
-  const child = spawnChild(process.execPath, ['--import', 'tsx', ECHO_SERVER, '--ca', ca, '--cert', cert, '--key', key], ['pipe', 'pipe', 'inherit']);
+  const child = spawnChild(process.execPath, [...nodeArgs(), '--import', 'tsx', ECHO_SERVER, '--ca', ca, '--cert', cert, '--key', key], ['pipe', 'pipe', 'inherit']);
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
   const port = await poll('the echo server', child, () => {
@@ -595,7 +597,7 @@ async function startKmipd(ctx: BenchContext): Promise<Started> {
   const fd = openSync(log, 'a');
   const sets = ['listen.port=0', 'https.enabled=false', 'log.level=info', ...ctx.options.kmipdSet].flatMap((s) => ['--set', s]);
   // Logs go to a file, not a pipe: reading them here would charge the client for the server's logging.
-  const child = spawnChild(process.execPath, [KMIPD_BIN, 'serve', '--data-dir', join(ctx.dir, 'data'), ...sets], ['ignore', fd, fd]);
+  const child = spawnChild(process.execPath, [...nodeArgs(), KMIPD_BIN, 'serve', '--data-dir', join(ctx.dir, 'data'), ...sets], ['ignore', fd, fd]);
   closeSync(fd);
   const port = await poll(
     'kmipd serve',

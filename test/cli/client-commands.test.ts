@@ -1,0 +1,66 @@
+/**
+ * kmipctl discover and query against a real kmipd over mutual TLS, with the certificates
+ * `kmipd init` wrote, in text and --json forms; and the failure a user sees without a server.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import t from 'tap';
+import pino from 'pino';
+import { runInit } from '../../src/cli/init.js';
+import { main } from '../../src/cli/kmipctl.js';
+import { loadConfig } from '../../src/config/config.js';
+import { startKmipd, type Kmipd } from '../../src/server/kmipd.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kmipctl-'));
+let server: Kmipd;
+
+t.before(async () => {
+  await runInit(['--data-dir', dir], { stdout: { write: () => true }, stderr: { write: () => true } });
+  server = await startKmipd({ config: loadConfig({ dataDir: dir, overrides: ['listen.port=0', 'https.enabled=false'] }), logger: pino({ level: 'silent' }) });
+});
+t.teardown(async () => {
+  await server.close(100);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function kmipctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main([...args, '--data-dir', dir, '--port', String(server.tlsAddress.port)], { stdin: new PassThrough(), stdout, stderr });
+  return { code, out, err };
+}
+
+t.test('kmipctl discover lists the versions, most preferred first', async (t) => {
+  const text = await kmipctl('discover');
+  t.equal(text.code, 0);
+  t.equal(text.out, '2.1\n2.0\n1.4\n1.3\n1.2\n1.1\n1.0\n');
+  const json = await kmipctl('discover', '--offer', '1.4,1.2,3.0', '--json');
+  t.same(JSON.parse(json.out), { versions: ['1.4', '1.2'] }, '--offer narrows to the shared versions');
+});
+
+t.test('kmipctl query prints operations and server information; --json is KMIP JSON', async (t) => {
+  const text = await kmipctl('query');
+  t.equal(text.code, 0);
+  t.match(text.out, /^Operations: Query, DiscoverVersions$/m);
+  t.match(text.out, /VendorIdentification \(0x42009D\) TextString: "kmipd"/);
+  const json = await kmipctl('query', 'Operations', '--json', '--kmip-version', '1.0');
+  t.same(JSON.parse(json.out), [{ tag: 'Operation', type: 'Enumeration', value: 'Query' }], 'KMIP 1.0 has no Discover Versions');
+  const bad = await kmipctl('query', 'Bogus');
+  t.equal(bad.code, 2);
+  t.match(bad.err, /unknown function Bogus/);
+});
+
+t.test('without a server, kmipctl says why in one line and exits 1', async (t) => {
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(['discover', '--data-dir', dir, '--port', '1'], { stdin: new PassThrough(), stdout: new PassThrough(), stderr });
+  t.equal(code, 1);
+  t.match(err, /^kmipctl: ECONNREFUSED/);
+});
