@@ -37,29 +37,35 @@ interface Slot {
 }
 
 /**
- * Request deadlines are checked by one shared sweep (every DEADLINE_SWEEP_MS while any connection
- * has requests in flight) instead of a timer per request: a timer set and cleared per request cost
- * more than a small request itself. A request is aborted at most DEADLINE_SWEEP_MS late.
+ * Request deadlines and idle connections are checked by one shared sweep (every SWEEP_MS) instead
+ * of timers set and cleared per request and per chunk, which cost more than a small request
+ * itself. A timeout therefore fires up to SWEEP_MS late.
  */
-const DEADLINE_SWEEP_MS = 250;
-const deadlines = {
+const SWEEP_MS = 100;
+
+/** A request being processed: aborted at its deadline or when the connection closes. */
+interface Pending {
+  controller: AbortController;
+  deadline: number;
+}
+const sweeper = {
   connections: new Set<KmipConnection>(),
   timer: undefined as NodeJS.Timeout | undefined,
-  watch(connection: KmipConnection): void {
+  add(connection: KmipConnection): void {
     this.connections.add(connection);
     if (this.timer) return;
     this.timer = setInterval(() => {
       const now = Date.now();
-      for (const c of this.connections) {
-        c.expire(now);
-        if (c.pendingRequests === 0) this.connections.delete(c);
-      }
-      if (this.connections.size === 0) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
-    }, DEADLINE_SWEEP_MS);
+      for (const c of this.connections) c.sweep(now);
+    }, SWEEP_MS);
     this.timer.unref();
+  },
+  delete(connection: KmipConnection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   },
 };
 
@@ -68,13 +74,14 @@ export class KmipConnection {
   readonly closed: Promise<void>;
   private readonly reader: FrameReader;
   private readonly queue: Slot[] = [];
-  private readonly requests = new Set<{ controller: AbortController; deadline: number }>();
+  private readonly requests = new Set<Pending>();
   /** Aborted when the socket closes; the signal of contexts that are not a request. */
   private readonly lifetime = new AbortController();
   /** open: reading requests · draining: answering what is queued, then ending · closed. */
   private state: 'open' | 'draining' | 'closed' = 'open';
   private writeBlocked = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** When the client last sent bytes or was last answered. */
+  private lastActivity = Date.now();
   private endTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -91,7 +98,7 @@ export class KmipConnection {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
     socket.on('close', () => this.onClose());
-    this.armIdle();
+    sweeper.add(this);
   }
 
   /** Graceful shutdown: read no more requests, answer the ones in flight, then end. */
@@ -111,7 +118,6 @@ export class KmipConnection {
     // While draining, input is read and dropped: leaving it unread would make our close an RST,
     // which can destroy the answer we just sent before the client reads it.
     if (this.state !== 'open') return;
-    this.clearIdle();
     try {
       for (const frame of this.reader.push(chunk)) this.request(frame);
     } catch (err) {
@@ -127,7 +133,7 @@ export class KmipConnection {
       }
       return;
     }
-    this.armIdle();
+    this.touch();
     this.updateFlow();
   }
 
@@ -145,36 +151,31 @@ export class KmipConnection {
     this.queue.push(slot);
     const pending = { controller: new AbortController(), deadline: Date.now() + this.options.limits.requestTimeoutMs };
     this.requests.add(pending);
-    deadlines.watch(this);
-    this.handle(message, this.context(pending.controller.signal))
-      .then((bytes) => {
-        slot.bytes = bytes;
-      })
-      .catch((err: unknown) => {
-        this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
-      })
-      .finally(() => {
-        this.requests.delete(pending);
-        slot.done = true;
-        this.flush();
-      });
+    void this.answer(message, slot, pending);
   }
 
-  /** Aborts the requests whose deadline has passed (called by the shared deadline sweep). */
-  expire(now: number): void {
+  private async answer(message: Item, slot: Slot, pending: Pending): Promise<void> {
+    try {
+      slot.bytes = encode(await this.options.processor.handle(message, this.context(pending.controller.signal)));
+    } catch (err) {
+      this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
+    } finally {
+      this.requests.delete(pending);
+      slot.done = true;
+      this.flush();
+    }
+  }
+
+  /** Called by the shared sweep: aborts requests past their deadline, closes an idle connection. */
+  sweep(now: number): void {
     for (const pending of this.requests) {
       if (pending.deadline <= now && !pending.controller.signal.aborted) {
         pending.controller.abort(new DOMException('the request timed out', 'TimeoutError'));
       }
     }
-  }
-
-  get pendingRequests(): number {
-    return this.requests.size;
-  }
-
-  private async handle(message: Item, ctx: RequestContext): Promise<Buffer> {
-    return encode(await this.options.processor.handle(message, ctx));
+    // Idle: open, nothing queued or in flight, and no byte from the client for idleTimeoutMs
+    // (a client stalled in the middle of a message is idle too).
+    if (this.state === 'open' && this.queue.length === 0 && now - this.lastActivity >= this.options.limits.idleTimeoutMs) this.onIdle();
   }
 
   private answerUndecodable(error: TtlvError): void {
@@ -207,7 +208,7 @@ export class KmipConnection {
     }
     if (this.queue.length === 0) {
       if (this.state === 'draining') this.end();
-      else this.armIdle();
+      else this.touch();
     }
     this.updateFlow();
   }
@@ -224,7 +225,6 @@ export class KmipConnection {
   private drain(): void {
     if (this.state !== 'open') return;
     this.state = 'draining';
-    this.clearIdle();
     this.updateFlow();
     if (this.queue.length === 0) this.end();
   }
@@ -245,17 +245,10 @@ export class KmipConnection {
   }
 
   /** The idle clock runs only while no response is pending: a slow request is not idleness. */
-  private armIdle(): void {
-    this.clearIdle();
-    if (this.state !== 'open' || this.queue.length > 0) return;
-    this.idleTimer = setTimeout(() => this.onIdle(), this.options.limits.idleTimeoutMs);
-    this.idleTimer.unref();
+  private touch(): void {
+    this.lastActivity = Date.now();
   }
 
-  private clearIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-  }
 
   private onIdle(): void {
     const partial = this.reader.buffered;
@@ -271,7 +264,7 @@ export class KmipConnection {
 
   private onClose(): void {
     this.state = 'closed';
-    this.clearIdle();
+    sweeper.delete(this);
     if (this.endTimer) clearTimeout(this.endTimer);
     this.lifetime.abort(new DOMException('the connection closed', 'AbortError'));
     for (const { controller } of this.requests) controller.abort(new DOMException('the connection closed', 'AbortError'));
