@@ -15,9 +15,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from 'pino';
 import { type Item, TtlvError, decode, encode, fromJson, fromXml, registry, toJsonText, toXml } from '../ttlv/index.js';
-import { authenticate, peerOf } from './identity.js';
+import { type Client, onClient } from './identity.js';
 import {
   type Listener,
   type TransportLimits,
@@ -28,7 +27,7 @@ import {
   trackSockets,
   watchTransport,
 } from './tls-options.js';
-import type { ClientIdentity, RequestContext } from './types.js';
+import type { RequestContext } from './types.js';
 
 type Encoding = RequestContext['encoding'];
 
@@ -42,11 +41,6 @@ const ENCODINGS: Readonly<Record<string, Encoding>> = {
   'application/xml': 'xml',
 };
 
-interface Peer {
-  identity: ClientIdentity;
-  peer: string;
-  log: Logger;
-}
 
 export async function startHttpsServer(options: TransportOptions, limits: TransportLimits): Promise<Listener> {
   const https = options.https;
@@ -59,18 +53,12 @@ export async function startHttpsServer(options: TransportOptions, limits: Transp
   server.headersTimeout = limits.idleTimeoutMs;
   server.requestTimeout = limits.idleTimeoutMs;
   const sockets = trackSockets(server);
-  const peers = new WeakMap<TLSSocket, Peer>();
+  const peers = new WeakMap<TLSSocket, Client>();
   const inFlight = new Set<ServerResponse>();
-  let nextId = 0;
   let closing = false;
 
   watchTransport(server, limits, log);
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const id = ++nextId;
-    const peer = peerOf(socket);
-    const identity = authenticate(socket, mode, log.child({ conn: id, peer }));
-    if (identity) peers.set(socket, { identity, peer, log: log.child({ conn: id, peer, identity: identity.name }) });
-  });
+  onClient(server, mode, log, (socket, client) => peers.set(socket, client));
 
   const handler = new Handler(options, limits);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -109,7 +97,7 @@ class Handler {
     private readonly limits: TransportLimits,
   ) {}
 
-  async serve(req: IncomingMessage, res: ServerResponse, peer: Peer): Promise<void> {
+  async serve(req: IncomingMessage, res: ServerResponse, peer: Client): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
@@ -173,7 +161,7 @@ class Handler {
     return fromJson(parsed, registry, 1, maxDepth);
   }
 
-  private send(res: ServerResponse, mediaType: string, encoding: Encoding, response: Item, peer: Peer, started: number): void {
+  private send(res: ServerResponse, mediaType: string, encoding: Encoding, response: Item, peer: Client, started: number): void {
     const bytes = encoding === 'binary' ? encode(response) : Buffer.from(encoding === 'json' ? toJsonText(response) : toXml(response), 'utf8');
     reply(res, 200, mediaType, bytes);
     peer.log.debug({ encoding, bytesOut: bytes.length, ms: Math.round(performance.now() - started) }, 'response written');

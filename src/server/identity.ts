@@ -4,7 +4,7 @@
  * the name that ownership and policy will use.
  */
 import type { Socket } from 'node:net';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { IdentityMode } from './tls-options.js';
 import type { ClientIdentity } from './types.js';
@@ -85,6 +85,24 @@ export function authenticate(socket: TLSSocket, mode: IdentityMode, log: Logger)
     socket.destroy();
     return undefined;
   }
+}
+
+/** An authenticated client connection, numbered per listener, with its own child logger. */
+export interface Client {
+  readonly identity: ClientIdentity;
+  readonly peer: string;
+  readonly log: Logger;
+}
+
+/** Calls `accept` for every connection whose certificate names a client; refuses (and logs) the others. */
+export function onClient(server: TlsServer, mode: IdentityMode, log: Logger, accept: (socket: TLSSocket, client: Client) => void): void {
+  let nextId = 0;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const conn = ++nextId;
+    const peer = peerOf(socket);
+    const identity = authenticate(socket, mode, log.child({ conn, peer }));
+    if (identity) accept(socket, { identity, peer, log: log.child({ conn, peer, identity: identity.name }) });
+  });
 }
 
 export function peerOf(socket: Socket): string {

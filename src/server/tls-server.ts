@@ -7,10 +7,10 @@
  * as soon as they are accepted.
  */
 import type { AddressInfo } from 'node:net';
-import { type TLSSocket, createServer } from 'node:tls';
+import { createServer } from 'node:tls';
 import { KmipConnection } from './connection.js';
 import { startHttpsServer } from './https-server.js';
-import { authenticate, peerOf } from './identity.js';
+import { onClient } from './identity.js';
 import {
   type Listener,
   type TransportLimits,
@@ -61,20 +61,14 @@ export async function startTlsServer(options: TransportOptions, limits: Transpor
   const server = createServer({ ...serverTlsOptions(options.tls, limits), allowHalfOpen: true });
   const sockets = trackSockets(server);
   const connections = new Set<KmipConnection>();
-  let nextId = 0;
   let closing = false;
 
   watchTransport(server, limits, log);
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const id = ++nextId;
-    const peer = peerOf(socket);
-    const identity = authenticate(socket, mode, log.child({ conn: id, peer }));
-    if (!identity) return;
+  onClient(server, mode, log, (socket, { identity, peer, log: connLog }) => {
     if (closing) {
       socket.destroy();
       return;
     }
-    const connLog = log.child({ conn: id, peer, identity: identity.name });
     connLog.debug({ protocol: socket.getProtocol(), cipher: socket.getCipher().name, resumed: socket.isSessionReused() }, 'connection accepted');
     // Responses are small and answer a waiting client: send each at once (no Nagle delay).
     socket.setNoDelay(true);
