@@ -1,0 +1,226 @@
+/**
+ * The SQL behind StoreReader and StoreTransaction, written once for SQLite and PostgreSQL (`?`
+ * placeholders; knex turns them into `$n` for PostgreSQL). A Repository runs on one connection
+ * or transaction (an `Executor` given by the store) and stops working once its transaction is
+ * over, so a leaked handle cannot write into someone else's.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { Enum } from '../kmip/registry.generated.js';
+import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
+import { decode, encode, type Item } from '../ttlv/index.js';
+import { attributeName, indexKeys } from './keys.js';
+import { locateSql } from './locate.js';
+import { type LocateQuery, StoreError, type StoreTransaction } from './types.js';
+
+/** Where a repository's statements go. */
+export interface Executor {
+  readonly dialect: 'sqlite3' | 'pg';
+  all<T>(sql: string, params: readonly unknown[]): Promise<T[]>;
+  /** Resolves to the number of rows changed. */
+  run(sql: string, params: readonly unknown[]): Promise<number>;
+  /**
+   * Runs statements in order, stopping at the first that fails; on SQLite in one round trip to
+   * the database thread (see SqliteConnection.script), which is what a Create costs.
+   */
+  script(statements: readonly Statement[]): Promise<void>;
+  /** knex builders on the same connection or transaction, for other modules' tables. */
+  table(name: string): Knex.QueryBuilder;
+  raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
+}
+
+export interface Statement {
+  sql: string;
+  params: readonly unknown[];
+}
+
+/**
+ * Set while a transaction function runs. Starting another transaction or a `read` there is
+ * refused: on SQLite the inner one would wait for the group that waits for it; on PostgreSQL it
+ * would hold a second pooled connection, and enough of them exhaust the pool. Use `tx` itself.
+ */
+export const transactionScope = new AsyncLocalStorage<true>();
+
+export function nestedError(what: 'transaction' | 'read'): StoreError {
+  return new StoreError('NESTED_TRANSACTION', `a store ${what} was started inside a transaction; use the transaction's own methods`);
+}
+
+/** Attribute rows per INSERT: 6 parameters each, under SQLite's 32,766. */
+const ROWS_PER_INSERT = 5000;
+const PARAMS_PER_ROW = 6;
+
+interface ObjectRow {
+  id: number | string;
+  object_type: number;
+  state: number;
+  sealed_value: Buffer | null;
+}
+
+const objectTypeNames = reverse(Enum.ObjectType);
+const stateNames = reverse(Enum.State);
+
+function reverse<K extends string>(table: Record<K, number>): Map<number, K> {
+  return new Map(Object.entries(table).map(([name, value]) => [value as number, name as K]));
+}
+
+export class Repository implements StoreTransaction {
+  private finished = false;
+
+  constructor(
+    private readonly db: Executor,
+    /** `get` takes the row lock (PostgreSQL write transactions). */
+    private readonly lockOnGet: boolean,
+  ) {}
+
+  /** Called by the store when the transaction ends. */
+  finish(): void {
+    this.finished = true;
+  }
+
+  executor(): Executor {
+    return this.open();
+  }
+
+  private open(): Executor {
+    if (this.finished) throw new StoreError('FINISHED', 'the store transaction is over; this handle can no longer be used');
+    return this.db;
+  }
+
+  table(name: string): Knex.QueryBuilder {
+    return this.open().table(name);
+  }
+
+  raw(sql: string, bindings: readonly Knex.RawBinding[] = []): Knex.Raw {
+    return this.open().raw(sql, bindings);
+  }
+
+  nextUid(): UniqueIdentifier {
+    return randomUUID() as UniqueIdentifier;
+  }
+
+  async get(uid: UniqueIdentifier, owner: string): Promise<ManagedObjectRecord | undefined> {
+    const db = this.open();
+    const lock = this.lockOnGet ? ' FOR UPDATE' : '';
+    const [row] = await db.all<ObjectRow>(`SELECT id, object_type, state, sealed_value FROM objects WHERE uid = ? AND owner = ?${lock}`, [uid, owner]);
+    if (!row) return undefined;
+    const values = await db.all<{ value: Buffer }>('SELECT value FROM attributes WHERE object_id = ? ORDER BY position', [row.id]);
+    const record: ManagedObjectRecord = {
+      uid,
+      owner,
+      objectType: enumName(objectTypeNames, row.object_type, uid),
+      state: enumName(stateNames, row.state, uid),
+      attributes: values.map((v) => decode(v.value)),
+    };
+    if (row.sealed_value !== null) record.sealedValue = row.sealed_value;
+    return record;
+  }
+
+  async locate(query: LocateQuery, owner: string): Promise<UniqueIdentifier[]> {
+    const db = this.open();
+    const maxItems = query.groupMember === 'Default' ? Math.min(query.maxItems ?? 1, 1) : query.maxItems;
+    if (maxItems === 0) return [];
+    const { body, params, id, distinct } = locateSql(query, owner);
+    let sql = `SELECT ${distinct ? 'DISTINCT ' : ''}o.uid, ${id} ${body} ORDER BY ${id} DESC`;
+    const offset = query.offsetItems ?? 0;
+    if (maxItems !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(maxItems);
+    } else if (offset > 0 && db.dialect === 'sqlite3') {
+      sql += ' LIMIT -1'; // SQLite has no OFFSET without LIMIT
+    }
+    if (offset > 0) {
+      sql += ' OFFSET ?';
+      params.push(offset);
+    }
+    const rows = await db.all<{ uid: UniqueIdentifier }>(sql, params);
+    return rows.map((r) => r.uid);
+  }
+
+  async count(query: LocateQuery, owner: string): Promise<number> {
+    const { body, params, id, distinct } = locateSql(query, owner);
+    const [row] = await this.open().all<{ n: number | string }>(`SELECT count(${distinct ? `DISTINCT ${id}` : '*'}) AS n ${body}`, params);
+    const n = Number(row?.n ?? 0);
+    return query.groupMember === 'Default' ? Math.min(n, 1) : n;
+  }
+
+  async insert(record: ManagedObjectRecord): Promise<void> {
+    const object: Statement = {
+      sql: 'INSERT INTO objects (uid, owner, object_type, state, sealed_value) VALUES (?, ?, ?, ?, ?)',
+      params: [record.uid, record.owner, Enum.ObjectType[record.objectType], Enum.State[record.state], sealed(record)],
+    };
+    try {
+      await this.open().script([object, ...attributeInserts([[{ uid: record.uid }, record.attributes]])]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreError('DUPLICATE', `an object with Unique Identifier ${record.uid} exists`);
+      throw err;
+    }
+  }
+
+  async update(record: ManagedObjectRecord): Promise<void> {
+    const db = this.open();
+    const [row] = await db.all<{ id: number | string }>('UPDATE objects SET state = ?, sealed_value = ? WHERE uid = ? AND owner = ? RETURNING id', [
+      Enum.State[record.state],
+      sealed(record),
+      record.uid,
+      record.owner,
+    ]);
+    if (!row) throw new StoreError('NOT_FOUND', `no object ${record.uid} of ${record.owner} to update`);
+    await db.script([{ sql: 'DELETE FROM attributes WHERE object_id = ?', params: [row.id] }, ...attributeInserts([[{ id: row.id }, record.attributes]])]);
+  }
+
+  async delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
+    // The attribute rows go with it: ON DELETE CASCADE.
+    return (await this.open().run('DELETE FROM objects WHERE uid = ? AND owner = ?', [uid, owner])) > 0;
+  }
+}
+
+/** The executor under a transaction handle, for bulk work inside the store module (seed.ts). */
+export function executorOf(tx: StoreTransaction): Executor {
+  if (!(tx instanceof Repository)) throw new TypeError('not a store transaction');
+  return tx.executor();
+}
+
+function enumName<K extends string>(names: Map<number, K>, value: number, uid: string): K {
+  const name = names.get(value);
+  if (name === undefined) throw new StoreError('CORRUPT', `object ${uid} has an unknown object type or state ${value} in the database`);
+  return name;
+}
+
+function sealed(record: ManagedObjectRecord): Buffer | null {
+  const value = record.sealedValue;
+  return value === undefined ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** An object by its id, or by its uid when the id is not known yet (the row of a Create). */
+export type ObjectRef = { id: number | string } | { uid: string };
+export type AttributeRows = readonly (readonly [object: ObjectRef, attributes: readonly Item[]])[];
+
+/** The INSERTs for the attribute rows of several objects: as few statements as the driver allows. */
+export function attributeInserts(objects: AttributeRows): Statement[] {
+  const rows: string[] = [];
+  const params: unknown[] = [];
+  for (const [object, attributes] of objects) {
+    const objectId = 'id' in object ? '?' : '(SELECT id FROM objects WHERE uid = ?)';
+    attributes.forEach((it, position) => {
+      const keys = indexKeys(it);
+      rows.push(`(${objectId}, ?, ?, ?, ?, ?)`);
+      params.push('id' in object ? object.id : object.uid, position, attributeName(it), encode(it), keys.text, keys.num);
+    });
+  }
+  const statements: Statement[] = [];
+  for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
+    statements.push({
+      sql: `INSERT INTO attributes (object_id, position, name, value, text_key, num_key) VALUES ${rows.slice(at, at + ROWS_PER_INSERT).join(', ')}`,
+      params: params.slice(at * PARAMS_PER_ROW, (at + ROWS_PER_INSERT) * PARAMS_PER_ROW),
+    });
+  }
+  return statements;
+}
+
+/** SQLite's SQLITE_CONSTRAINT (UNIQUE / PRIMARY KEY), PostgreSQL's 23505 unique_violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e.code === '23505') return true;
+  return e.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && /UNIQUE|PRIMARY KEY/.test(e.message);
+}

@@ -1,0 +1,152 @@
+/**
+ * The object store's interface for the operations layer: managed objects (src/objects/types.ts)
+ * persisted through knex in SQLite (default) or PostgreSQL. One `transaction` per batch item;
+ * every read takes the caller's identity and never returns another owner's objects.
+ */
+import type { Knex } from 'knex';
+import type { TagName } from '../kmip/registry.generated.js';
+import type { ManagedObjectRecord, ObjectTypeName, StateName, UniqueIdentifier } from '../objects/types.js';
+import type { Item } from '../ttlv/index.js';
+
+export type StoreConfig = SqliteStoreConfig | PgStoreConfig;
+
+export interface SqliteStoreConfig {
+  client: 'sqlite3';
+  /** The database file; created (with its WAL) when missing. */
+  filename: string;
+  /** Read-only connections beside the one writer (default 2). */
+  readers?: number;
+  /** Most item transactions committed together (default 512). */
+  maxGroupSize?: number;
+}
+
+export interface PgStoreConfig {
+  client: 'pg';
+  /** A connection string or node-postgres settings. */
+  connection: string | Knex.PgConnectionConfig;
+  /** The schema the tables live in (default: the server's search_path, usually `public`). */
+  schema?: string;
+  /** Connection pool size per kmipd node (default 10). */
+  poolSize?: number;
+}
+
+/**
+ * Names an attribute: a registry tag name (`'Name'`, `'ObjectGroup'`), a tag number for tags the
+ * registry does not know, or a KMIP 2.1 Vendor Attribute by its identification and name.
+ */
+export type AttributeRef = TagName | number | { vendor: string; name: string };
+
+/**
+ * One condition on one attribute instance: an object matches when at least one instance of the
+ * attribute satisfies every field given. The indexed keys of an instance (see `indexKeys` in
+ * keys.ts): its text key (a Text String's value, Name → NameValue, Link → LinkedObjectIdentifier,
+ * a Vendor Attribute's text value…) and its numeric key (Integer, Enumeration, Boolean as 0/1,
+ * Date-Time in seconds, Name → NameType, Link → LinkType…).
+ */
+export interface AttributeFilter {
+  attribute: AttributeRef;
+  /** The instance's canonical TTLV encoding equals this item's (a leaf, or a whole structure). */
+  equals?: Item;
+  /** The instance's text key equals this. */
+  text?: string;
+  /** The instance's numeric key equals this. */
+  number?: number;
+  /** The numeric key is at least this (inclusive): a Date-Time range's start, in seconds. */
+  from?: number;
+  /** The numeric key is at most this (inclusive). */
+  to?: number;
+  /** Every bit set here is set in the numeric key (KMIP 2.1 §6.1.28: Cryptographic Usage Mask). */
+  maskAll?: number;
+}
+
+/**
+ * What a Locate looks for. Every given field must match (AND); an empty query matches every
+ * object of the owner. Results come newest first: KMIP 2.1 §6.1.28 says responses "SHALL be
+ * returned in descending order of object creation".
+ */
+export interface LocateQuery {
+  objectTypes?: readonly ObjectTypeName[];
+  states?: readonly StateName[];
+  attributes?: readonly AttributeFilter[];
+  /**
+   * KMIP 2.1 §6.1.28 Object Group Member, used with an ObjectGroup filter. `Fresh`: only objects
+   * whose Fresh attribute is true. `Default` (server policy): the most recently created match.
+   */
+  groupMember?: 'Fresh' | 'Default';
+  maxItems?: number;
+  offsetItems?: number;
+}
+
+export interface StoreReader {
+  /** The object, or undefined when it does not exist or belongs to another owner. */
+  get(uid: UniqueIdentifier, owner: string): Promise<ManagedObjectRecord | undefined>;
+  /** Unique Identifiers of the owner's matching objects, newest first, paged by maxItems/offsetItems. */
+  locate(query: LocateQuery, owner: string): Promise<UniqueIdentifier[]>;
+  /** How many of the owner's objects match (maxItems/offsetItems ignored): Locate's Located Items. */
+  count(query: LocateQuery, owner: string): Promise<number>;
+  /**
+   * A query builder on another module's table, in this same transaction (the audit log writes
+   * its row next to the change it records). Not for the object tables: use the methods above.
+   */
+  table(name: string): Knex.QueryBuilder;
+  raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
+}
+
+/**
+ * The writes of one item transaction. If a write throws, let the error end the transaction
+ * (PostgreSQL refuses further statements after an error anyway); catching it and going on may
+ * commit half of that write.
+ */
+export interface StoreTransaction extends StoreReader {
+  /**
+   * A fresh Unique Identifier: a random UUID v4 as text. Random (not a counter) so that several
+   * kmipd nodes on one PostgreSQL never collide and identifiers reveal nothing about volume.
+   */
+  nextUid(): UniqueIdentifier;
+  /** Stores a new object; `StoreError('DUPLICATE')` if the uid exists. */
+  insert(record: ManagedObjectRecord): Promise<void>;
+  /**
+   * Replaces the object's state, attributes and sealed value (absent → removed). The uid and
+   * owner select the row; `StoreError('NOT_FOUND')` when there is none.
+   */
+  update(record: ManagedObjectRecord): Promise<void>;
+  /** Removes the object and its attributes; false when the owner has no such object. */
+  delete(uid: UniqueIdentifier, owner: string): Promise<boolean>;
+}
+
+export interface StoreStats {
+  /** Item transactions finished (committed or rolled back). */
+  transactions: number;
+  /** Item transactions rolled back (the function threw). */
+  failed: number;
+  /** Database commits: on SQLite one per group, so fewer than `transactions` under load. */
+  commits: number;
+}
+
+export interface ObjectStore {
+  readonly client: 'sqlite3' | 'pg';
+  /**
+   * Runs `fn` in one transaction and resolves after its commit is durable. If `fn` throws,
+   * nothing it did persists and the promise rejects with what it threw. On SQLite concurrent
+   * calls are group-committed (see sqlite.ts): keep slow non-database work (HSM calls) outside
+   * `fn`, since the functions of a group run one after another. Do not nest transactions.
+   * In a transaction `get` locks the object's row on PostgreSQL (SELECT … FOR UPDATE).
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Runs `fn` on a consistent snapshot of committed data, without taking the write lock. */
+  read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
+  stats(): StoreStats;
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'NOT_FOUND' | 'DUPLICATE' | 'NESTED_TRANSACTION' | 'FINISHED' | 'CLOSED' | 'CORRUPT';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
