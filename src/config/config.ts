@@ -39,6 +39,13 @@ export interface KmipdConfig {
     handshakeTimeoutMs: number;
     maxDepth: number;
   };
+  store: {
+    client: 'sqlite3' | 'pg';
+    filename: string;
+    connection: string | null;
+    schema: string | null;
+    poolSize: number;
+  };
   log: { level: LogLevel; file: string | null };
   workers: number;
 }

@@ -6,7 +6,7 @@
 import { type Item, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
-import { atLeast, type ProtocolVersion } from '../kmip/version.js';
+import { atLeast } from '../kmip/version.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 
 const Q = Enum.QueryFunction;
@@ -26,7 +26,7 @@ export const query: OperationDefinition = {
       for (const op of ctx.operations.supported(ctx.version)) out.push(enumeration(Tag.Operation, Enum.Operation[op.name]));
     }
     if (functions.has(Q.QueryObjects)) {
-      for (const type of supportedObjectTypes(ctx.version)) out.push(enumeration(Tag.ObjectType, type));
+      for (const type of supportedObjectTypes(ctx)) out.push(enumeration(Tag.ObjectType, type));
     }
     if (functions.has(Q.QueryServerInformation)) out.push(...serverInformation(ctx));
     // Application Namespaces, Extension List/Map, Attestation Types: kmipd has none to list.
@@ -44,9 +44,11 @@ export const query: OperationDefinition = {
   },
 };
 
-/** Object types the store can hold; empty until managed objects are implemented. */
-function supportedObjectTypes(_version: ProtocolVersion): number[] {
-  return [];
+/** The Object Types the registered operations handle (Create, Register, Get…), in enumeration order. */
+function supportedObjectTypes(ctx: OperationContext): number[] {
+  const types = new Set<number>();
+  for (const op of ctx.operations.supported(ctx.version)) for (const t of op.objectTypes ?? []) types.add(Enum.ObjectType[t]);
+  return [...types].sort((a, b) => a - b);
 }
 
 function serverInformation(ctx: OperationContext): Item[] {
@@ -80,7 +82,8 @@ function capabilities(ctx: OperationContext): Item {
     { tag: Tag.AttestationCapability, type: 'Boolean', value: false },
     ...(atLeast(ctx.version, 1, 4)
       ? [
-          { tag: Tag.BatchUndoCapability, type: 'Boolean' as const, value: true },
+          // Undo is refused for batches that change objects: each item commits on its own.
+          { tag: Tag.BatchUndoCapability, type: 'Boolean' as const, value: false },
           { tag: Tag.BatchContinueCapability, type: 'Boolean' as const, value: true },
         ]
       : []),

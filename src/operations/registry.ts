@@ -10,6 +10,9 @@ import type { Fields } from '../kmip/fields.js';
 import { Enum } from '../kmip/registry.generated.js';
 import { type ProtocolVersion, versionString } from '../kmip/version.js';
 import type { ClientIdentity } from '../server/types.js';
+import type { ObjectStore } from '../store/types.js';
+import type { Keyring } from '../keys/types.js';
+import type { ObjectTypeName } from '../objects/types.js';
 
 export type OperationName = keyof typeof Enum.Operation;
 
@@ -41,6 +44,10 @@ export interface OperationContext {
   readonly clock: Clock;
   readonly server: ServerDescription;
   readonly operations: OperationRegistry;
+  /** The object store; a mutating handler does its reads and writes in one `store.transaction`. */
+  readonly store: ObjectStore;
+  /** Seals key material before it reaches the store; keep its calls outside the store transaction. */
+  readonly keyring: Keyring;
   /** KMIP 2.1 §6.1: the Unique Identifier carried between the items of one batch. */
   idPlaceholder: string | undefined;
 }
@@ -54,6 +61,8 @@ export interface OperationDefinition {
   readonly handler: OperationHandler;
   /** The Unique Identifier a successful response puts into the ID Placeholder, if this operation sets it. */
   readonly placeholder?: (response: Item[]) => string | undefined;
+  /** The Object Types this operation handles; Query → Objects lists their union. */
+  readonly objectTypes?: readonly ObjectTypeName[];
 }
 
 const operationValues = ttlvRegistry.tagByName('Operation')?.enumeration;

@@ -8,13 +8,31 @@ import type { KmipdConfig } from '../config/config.js';
 import { OperationRegistry, type Clock, type ServerDescription } from '../operations/registry.js';
 import { discoverVersions } from '../operations/discover-versions.js';
 import { query } from '../operations/query.js';
+import { create } from '../operations/create.js';
+import { register } from '../operations/register.js';
+import { get } from '../operations/get.js';
+import { activate } from '../operations/activate.js';
+import { destroy } from '../operations/destroy.js';
+import { locate } from '../operations/locate.js';
+import { getAttributes } from '../operations/get-attributes.js';
+import { openStore, type ObjectStore, type StoreConfig } from '../store/index.js';
+import { SOFTWARE_KEYSTORE_WARNING, openSoftwareKeyring } from '../keys/software.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
 
 /** Every operation kmipd implements. Query → Operations answers from this. */
 export function defaultOperations(): OperationRegistry {
-  return new OperationRegistry().register(discoverVersions).register(query);
+  return new OperationRegistry()
+    .register(discoverVersions)
+    .register(query)
+    .register(create)
+    .register(register)
+    .register(locate)
+    .register(get)
+    .register(getAttributes)
+    .register(activate)
+    .register(destroy);
 }
 
 export interface StartOptions {
@@ -28,32 +46,64 @@ export interface StartOptions {
 
 export interface Kmipd extends RunningServers {
   readonly processor: Processor;
+  readonly store: ObjectStore;
+}
+
+/** The store settings of the config, in the form openStore takes. */
+export function storeConfig(config: KmipdConfig): StoreConfig {
+  const s = config.store;
+  if (s.client === 'sqlite3') return { client: 'sqlite3', filename: s.filename };
+  if (s.connection === null) throw new Error('config: store.connection is required when store.client is pg');
+  return { client: 'pg', connection: s.connection, poolSize: s.poolSize, ...(s.schema !== null ? { schema: s.schema } : {}) };
 }
 
 export async function startKmipd({ config, logger, clock, operations, ticketKeys }: StartOptions): Promise<Kmipd> {
-  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings: [] };
+  const keyring = openSoftwareKeyring(config.dataDir);
+  const warnings = [SOFTWARE_KEYSTORE_WARNING];
+  for (const warning of warnings) logger.warn(warning);
+  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings };
+  const store = await openStore(storeConfig(config));
   const processor = new Processor({
     operations: operations ?? defaultOperations(),
     server,
+    store,
+    keyring,
     maxBatchItems: config.limits.maxBatchItems,
     ...(clock ? { clock } : {}),
   });
-  const running = await startServers({
-    host: config.listen.host,
-    port: config.listen.port,
-    https: config.https,
-    tls: {
-      cert: readFileSync(config.tls.cert),
-      key: readFileSync(config.tls.key),
-      ca: readFileSync(config.tls.ca),
-      identity: config.tls.identity,
-      minVersion: config.tls.minVersion,
-      sessionTickets: config.tls.sessionTickets,
-      ...(ticketKeys ? { ticketKeys } : {}),
-    },
-    limits: config.limits,
-    logger,
+  let running: RunningServers;
+  try {
+    running = await startServers({
+      host: config.listen.host,
+      port: config.listen.port,
+      https: config.https,
+      tls: {
+        cert: readFileSync(config.tls.cert),
+        key: readFileSync(config.tls.key),
+        ca: readFileSync(config.tls.ca),
+        identity: config.tls.identity,
+        minVersion: config.tls.minVersion,
+        sessionTickets: config.tls.sessionTickets,
+        ...(ticketKeys ? { ticketKeys } : {}),
+      },
+      limits: config.limits,
+      logger,
+      processor,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const closeServers = running.close.bind(running);
+  return Object.assign(running, {
     processor,
+    store,
+    async close(graceMs?: number) {
+      try {
+        await closeServers(graceMs);
+      } finally {
+        await store.close();
+      }
+    },
   });
-  return Object.assign(running, { processor });
 }

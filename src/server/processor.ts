@@ -21,10 +21,15 @@ import { Enum, Tag } from '../kmip/registry.generated.js';
 import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, negotiate, versionString } from '../kmip/version.js';
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
 import type { KmipProcessor, RequestContext } from './types.js';
+import { type ObjectStore, StoreError } from '../store/types.js';
+import type { Keyring } from '../keys/types.js';
 
 export interface ProcessorOptions {
   operations: OperationRegistry;
   server: ServerDescription;
+  /** The object store and keyring the handlers use; without them object operations fail (General Failure). */
+  store?: ObjectStore;
+  keyring?: Keyring;
   clock?: Clock;
   /** Batch items allowed in one request. */
   maxBatchItems?: number;
@@ -77,6 +82,13 @@ export class Processor implements KmipProcessor {
     if (header.asynchronousMandatory) {
       return this.messageFailure({ ...echo, protocolVersion: version }, 'FeatureNotSupported', 'asynchronous processing is not supported', scv);
     }
+    // Each item commits on its own, so a batch that changes objects cannot be undone as a whole
+    // yet: refuse Undo for it up front rather than claim an undo that did not happen (Query
+    // reports Batch Undo Capability false).
+    if (header.batchErrorContinuationOption === 'Undo' && rawItems.length > 1 && rawItems.some((raw) => this.mutates(raw, version))) {
+      const message = 'Batch Error Continuation Option Undo is not supported for batches that change objects; use Stop or Continue';
+      return this.messageFailure({ ...echo, protocolVersion: version }, 'FeatureNotSupported', message, scv);
+    }
 
     const octx: OperationContext = {
       version,
@@ -86,6 +98,8 @@ export class Processor implements KmipProcessor {
       clock: this.clock,
       server: this.options.server,
       operations: this.options.operations,
+      store: this.options.store ?? noStore,
+      keyring: this.options.keyring ?? noKeyring,
       idPlaceholder: undefined,
     };
     const results: ResponseBatchItem[] = [];
@@ -95,8 +109,8 @@ export class Processor implements KmipProcessor {
       if (result.resultStatus !== 'OperationFailed') continue;
       if (header.batchErrorContinuationOption === 'Continue') continue;
       if (header.batchErrorContinuationOption === 'Undo') {
-        // KMIP 2.1 Table 434: every earlier item is undone and answered Operation Undone. No
-        // operation kmipd implements yet changes state, so there is nothing to roll back.
+        // KMIP 2.1 Table 434: every earlier item is undone and answered Operation Undone. Only
+        // batches of read-only operations get here (see above), so there is nothing to roll back.
         for (const earlier of results.slice(0, -1)) markUndone(earlier);
       }
       break; // Stop and Undo: later items are not processed and not answered.
@@ -150,6 +164,12 @@ export class Processor implements KmipProcessor {
     }
   }
 
+  private mutates(raw: Item, version: ProtocolVersion): boolean {
+    const op = peekOperation(raw);
+    // An operation kmipd does not implement fails without changing anything.
+    return op !== undefined && this.options.operations.get(op, version)?.mutates === true;
+  }
+
   /** A whole-message failure: one batch item without Operation (KMIP 1.4 §11.1). */
   private messageFailure(partial: PartialHeader, reason: ResultReasonName, message: string, scv: string): Item {
     const version = (partial.protocolVersion && negotiate(partial.protocolVersion)) ?? answerVersionFor(partial.protocolVersion);
@@ -186,6 +206,21 @@ export class Processor implements KmipProcessor {
     );
   }
 }
+
+const unavailable = (what: string) => (): never => {
+  throw new StoreError('CLOSED', `this processor has no ${what}`);
+};
+
+/** Stand-ins for a processor built without a store or keyring (protocol-only tests). */
+const noStore: ObjectStore = {
+  client: 'sqlite3',
+  transaction: () => Promise.reject(new StoreError('CLOSED', 'this processor has no object store')),
+  read: () => Promise.reject(new StoreError('CLOSED', 'this processor has no object store')),
+  stats: () => ({ transactions: 0, failed: 0, commits: 0 }),
+  close: () => Promise.resolve(),
+};
+
+const noKeyring: Keyring = { kind: 'software', seal: unavailable('keyring'), unseal: unavailable('keyring') };
 
 /** The version to answer a message whose own version kmipd cannot speak. */
 function answerVersionFor(requested: ProtocolVersion | undefined): ProtocolVersion {

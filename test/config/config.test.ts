@@ -27,6 +27,7 @@ function defaults(dataDir: string): KmipdConfig {
     https: { enabled: true, host: '127.0.0.1', port: 5697 },
     tls: { cert: join(dataDir, 'server.pem'), key: join(dataDir, 'server-key.pem'), ca: join(dataDir, 'ca.pem'), identity: 'cn', minVersion: 'TLSv1.2', sessionTickets: true },
     limits: { maxMessageSize: 1048576, maxBatchItems: 64, maxConnections: 1024, idleTimeoutMs: 300000, requestTimeoutMs: 30000, handshakeTimeoutMs: 10000, maxDepth: 32 },
+    store: { client: 'sqlite3', filename: join(dataDir, 'kmipd.sqlite'), connection: null, schema: null, poolSize: 10 },
     log: { level: 'info', file: null },
     workers: 1,
   };
@@ -236,5 +237,5 @@ t.test('the config template parses back to the defaults', async (t) => {
   await writeFile(join(dataDir, 'kmipd.yaml'), text);
   t.same(loadConfig({ dataDir, env: {} }), defaults(dataDir));
   const parsed = YAML.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'log', 'workers']);
+  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'log', 'workers']);
 });

@@ -1,0 +1,88 @@
+/**
+ * Create (KMIP 2.1 §6.1.11; 1.4 §4.1): a server-generated Symmetric Key. kmipd generates AES keys
+ * of 128, 192 or 256 bits from the Cryptographic Algorithm and Length the client gives, holds
+ * them in Raw format, and seals the key before the store sees it. 1.x carries the attributes in a
+ * Template-Attribute.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Item, item, structure } from '../ttlv/index.js';
+import { KmipError } from '../kmip/errors.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
+import { checkCreationAttributes, initialAttributes } from '../objects/attribute-rules.js';
+import { find } from '../objects/items.js';
+import type { ManagedObjectRecord } from '../objects/types.js';
+import { checkNamesUnique, creationAttributes, firstUid, objectTypeOf, protectionStorageMask, reason, sealObject, uidItem } from './managed.js';
+import type { OperationDefinition } from './registry.js';
+
+const AES_LENGTHS = [128, 192, 256];
+
+/** node:crypto's generator: OpenSSL 3's CTR_DRBG with AES-256 (as Query → RNGs reports). */
+const RNG = structure(Tag.RandomNumberGenerator, [
+  item(Tag.RNGAlgorithm, 'Enumeration', Enum.RNGAlgorithm.DRBG),
+  item(Tag.CryptographicAlgorithm, 'Enumeration', Enum.CryptographicAlgorithm.AES),
+  item(Tag.CryptographicLength, 'Integer', 256),
+  item(Tag.DRBGAlgorithm, 'Enumeration', Enum.DRBGAlgorithm.CTR),
+]);
+
+export const create: OperationDefinition = {
+  name: 'Create',
+  mutates: true,
+  permission: 'write',
+  objectTypes: ['SymmetricKey'],
+  placeholder: firstUid,
+  async handler(payload, ctx) {
+    const objectType = objectTypeOf(payload);
+    if (objectType !== 'SymmetricKey') {
+      throw new KmipError(reason(ctx, 'InvalidObjectType', 'InvalidField'), `Create makes Symmetric Keys only, not a ${objectType}; use Register to bring other objects`);
+    }
+    const requested = creationAttributes(payload, ctx);
+    checkCreationAttributes(objectType, requested, 'create', { version: ctx.version });
+    const algorithm = find(requested, Tag.CryptographicAlgorithm);
+    const length = find(requested, Tag.CryptographicLength);
+    if (algorithm === undefined || length === undefined) {
+      throw new KmipError('InvalidField', 'Create of a Symmetric Key needs a Cryptographic Algorithm and a Cryptographic Length attribute');
+    }
+    if (algorithm.type !== 'Enumeration' || algorithm.value !== Enum.CryptographicAlgorithm.AES) {
+      throw new KmipError(reason(ctx, 'InvalidAttributeValue', 'InvalidField'), 'kmipd generates AES symmetric keys only');
+    }
+    if (length.type !== 'Integer' || !AES_LENGTHS.includes(length.value)) {
+      throw new KmipError(reason(ctx, 'InvalidAttributeValue', 'InvalidField'), `an AES key is 128, 192 or 256 bits long, not ${String(length.value)}`);
+    }
+    const format = find(requested, Tag.KeyFormatType);
+    if (format !== undefined && (format.type !== 'Enumeration' || format.value !== Enum.KeyFormatType.Raw)) {
+      throw new KmipError('KeyFormatTypeNotSupported', 'kmipd holds symmetric keys in Raw format');
+    }
+
+    // Generation and sealing happen before the transaction: the uid is random, so it is known up front.
+    const uid = randomUUID();
+    const keyMaterial = item(Tag.KeyMaterial, 'ByteString', randomBytes(length.value / 8));
+    const value = structure(Tag.SymmetricKey, [
+      structure(Tag.KeyBlock, [
+        item(Tag.KeyFormatType, 'Enumeration', Enum.KeyFormatType.Raw),
+        structure(Tag.KeyValue, [keyMaterial]),
+        algorithm,
+        length,
+      ]),
+    ]);
+    const sealedValue = await sealObject(ctx, uid, value);
+    const now = ctx.clock.now();
+    const { state, attributes } = initialAttributes({
+      objectType,
+      uid,
+      now,
+      origin: 'generated',
+      requested,
+      digestOf: [{ value: keyMaterial, keyFormatType: Enum.KeyFormatType.Raw }],
+      keyFormatType: Enum.KeyFormatType.Raw,
+      rng: RNG,
+      protectionStorageMask: protectionStorageMask(ctx),
+    });
+    const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType, state, owner: ctx.identity.name, attributes, sealedValue };
+    await ctx.store.transaction(async (tx) => {
+      await checkNamesUnique(tx, requested, ctx);
+      await tx.insert(record);
+    });
+    const out: Item[] = [item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey), uidItem(uid)];
+    return out;
+  },
+};

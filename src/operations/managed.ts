@@ -1,0 +1,107 @@
+/**
+ * What the managed-object operations share: the Unique Identifier of a request (or the ID
+ * Placeholder), owner-scoped reads, the attributes of a creation request in either protocol
+ * form, sealing and unsealing an object's value, and the refusals whose Result Reason differs
+ * between KMIP 1.x and 2.x.
+ */
+import { type Item, type StructureItem, decode, encode, item } from '../ttlv/index.js';
+import { KmipError, type ResultReasonName } from '../kmip/errors.js';
+import type { Fields } from '../kmip/fields.js';
+import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
+import { isV2 } from '../kmip/version.js';
+import { KeyringError } from '../keys/types.js';
+import { fromV1TemplateAttribute } from '../objects/v1-attributes.js';
+import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
+import type { StoreReader } from '../store/types.js';
+import type { OperationContext } from './registry.js';
+
+/** The object types Create, Register and Get handle. */
+export const MANAGED_OBJECT_TYPES: readonly ObjectTypeName[] = ['SymmetricKey', 'SecretData'];
+
+/** The structure tag that carries each object type's value in Register and Get. */
+export const OBJECT_TAGS: Partial<Record<ObjectTypeName, number>> = {
+  SymmetricKey: Tag.SymmetricKey,
+  SecretData: Tag.SecretData,
+};
+
+/** The 2.x reason, or the 1.x one where the request's version has no such reason. */
+export function reason(ctx: OperationContext, v2: ResultReasonName, v1: ResultReasonName): ResultReasonName {
+  return isV2(ctx.version) ? v2 : v1;
+}
+
+/** The request's Unique Identifier, else the ID Placeholder (KMIP 2.1 §6.1: "If omitted, then the ID Placeholder value is used"). */
+export function targetUid(payload: Fields, ctx: OperationContext): UniqueIdentifier {
+  const given = payload.get(Tag.UniqueIdentifier, 'TextString') ?? ctx.idPlaceholder;
+  if (given === undefined) throw new KmipError('InvalidField', 'the request names no Unique Identifier and no earlier batch item set the ID Placeholder');
+  return given as UniqueIdentifier;
+}
+
+/** The caller's object; another owner's object or none at all is the same Item Not Found. */
+export async function ownObject(reader: StoreReader, uid: UniqueIdentifier, ctx: OperationContext): Promise<ManagedObjectRecord> {
+  const record = await reader.get(uid, ctx.identity.name);
+  if (record === undefined) throw new KmipError('ItemNotFound', `no object with Unique Identifier ${uid}`);
+  return record;
+}
+
+export function objectTypeOf(payload: Fields): ObjectTypeName {
+  const value = payload.need(Tag.ObjectType, 'Enumeration');
+  const found = (Object.entries(Enum.ObjectType) as [ObjectTypeName, number][]).find(([, v]) => v === value);
+  if (found === undefined) throw new KmipError('InvalidField', `Object Type 0x${value.toString(16)} is not known`);
+  return found[0];
+}
+
+/** The client's attributes of a Create or Register: 2.x Attributes, 1.x Template-Attribute, both in 2.1 form. */
+export function creationAttributes(payload: Fields, ctx: OperationContext): Item[] {
+  if (isV2(ctx.version)) return payload.struct(Tag.Attributes)?.item.value ?? [];
+  const template = payload.optional(Tag.TemplateAttribute);
+  return template === undefined ? [] : fromV1TemplateAttribute(template).value;
+}
+
+/** The first Unique Identifier of a response: what Create, Register and Locate put in the ID Placeholder. */
+export function firstUid(response: Item[]): string | undefined {
+  const found = response.find((it) => it.tag === Tag.UniqueIdentifier && it.type === 'TextString');
+  return found?.type === 'TextString' ? found.value : undefined;
+}
+
+export function uidItem(uid: string): Item {
+  return item(Tag.UniqueIdentifier, 'TextString', uid);
+}
+
+/** KMIP 2.1 §4.32: Names are unique within the server; kmipd scopes that to the owner, since owners cannot see each other's objects. */
+export async function checkNamesUnique(reader: StoreReader, attrs: readonly Item[], ctx: OperationContext): Promise<void> {
+  for (const name of attrs.filter((a) => a.tag === Tag.Name)) {
+    const value = name.type === 'Structure' ? name.value.find((c) => c.tag === Tag.NameValue) : undefined;
+    if (value?.type !== 'TextString') continue;
+    const count = await reader.count({ attributes: [{ attribute: 'Name', text: value.value }] }, ctx.identity.name);
+    if (count > 0) {
+      throw new KmipError(reason(ctx, 'NonUniqueNameAttribute', 'InvalidField'), `the Name ${JSON.stringify(value.value)} is already used by another object (KMIP 2.1 §4.32)`);
+    }
+  }
+}
+
+/** Where the keyring keeps keys, as a Protection Storage Mask (2.1 §4.44). */
+export function protectionStorageMask(ctx: OperationContext): number {
+  return ctx.keyring.kind === 'software' ? Mask.ProtectionStorageMask.Software : Mask.ProtectionStorageMask.Hardware;
+}
+
+/** Seals an object's value structure (Symmetric Key, Secret Data…) as its TTLV encoding. */
+export function sealObject(ctx: OperationContext, uid: string, value: StructureItem): Promise<Uint8Array> {
+  return ctx.keyring.seal(uid, encode(value));
+}
+
+/** The object's value structure; a blob that fails to unseal is a Cryptographic Failure, never wrong bytes. */
+export async function unsealObject(ctx: OperationContext, record: ManagedObjectRecord): Promise<Item> {
+  if (record.sealedValue === undefined) throw new KmipError('KeyValueNotPresent', `object ${record.uid} has no value`);
+  let plain: Uint8Array;
+  try {
+    plain = await ctx.keyring.unseal(record.uid, record.sealedValue);
+  } catch (err) {
+    if (!(err instanceof KeyringError)) throw err;
+    ctx.log.error({ uid: record.uid, err: err.message }, 'sealed key material failed to unseal');
+    throw new KmipError('CryptographicFailure', `the stored key material of ${record.uid} could not be unsealed: it was altered or does not belong to this object`);
+  }
+  const value = decode(plain);
+  const expected = OBJECT_TAGS[record.objectType];
+  if (value.tag !== expected) throw new KmipError('CryptographicFailure', `the stored value of ${record.uid} is not a ${record.objectType}`);
+  return value;
+}
