@@ -3,9 +3,8 @@
  * from the store) and the object becomes Destroyed; its metadata stays. An Active object is
  * refused: it must be revoked first.
  */
-import { stampLastChange } from '../objects/attribute-rules.js';
-import { applyTransition, destroy as destroyTransition } from '../objects/lifecycle.js';
-import { firstUid, ownObject, targetUid, uidItem } from './managed.js';
+import { destroy as destroyTransition } from '../objects/lifecycle.js';
+import { firstUid, transitionObject } from './managed.js';
 import type { OperationDefinition } from './registry.js';
 
 export const destroy: OperationDefinition = {
@@ -13,17 +12,11 @@ export const destroy: OperationDefinition = {
   mutates: true,
   permission: 'write',
   placeholder: firstUid,
-  async handler(payload, ctx) {
-    const uid = targetUid(payload, ctx);
-    await ctx.store.transaction(async (tx) => {
-      const record = await ownObject(tx, uid, ctx);
-      const now = ctx.clock.now();
-      const transition = destroyTransition(record, now, { version: ctx.version });
-      record.state = transition.state;
-      record.attributes = stampLastChange(applyTransition(record.attributes, transition), now);
-      delete record.sealedValue;
-      await tx.update(record);
-    });
-    return [uidItem(uid)];
-  },
+  handler: (payload, ctx) =>
+    transitionObject(
+      payload,
+      ctx,
+      (record, now) => destroyTransition(record, now, { version: ctx.version }),
+      (record) => delete record.sealedValue,
+    ),
 };

@@ -10,6 +10,8 @@ import type { Fields } from '../kmip/fields.js';
 import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
 import { isV2 } from '../kmip/version.js';
 import { KeyringError } from '../keys/types.js';
+import { stampLastChange } from '../objects/attribute-rules.js';
+import { type Transition, applyTransition } from '../objects/lifecycle.js';
 import { fromV1TemplateAttribute } from '../objects/v1-attributes.js';
 import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
 import type { StoreReader } from '../store/types.js';
@@ -104,4 +106,28 @@ export async function unsealObject(ctx: OperationContext, record: ManagedObjectR
   const expected = OBJECT_TAGS[record.objectType];
   if (value.tag !== expected) throw new KmipError('CryptographicFailure', `the stored value of ${record.uid} is not a ${record.objectType}`);
   return value;
+}
+
+/**
+ * The body of a lifecycle operation (Activate, Destroy, later Revoke…): in one transaction, load the
+ * caller's object, apply the state transition at the current time, stamp Last Change Date, let
+ * `alter` make the operation's own change, and store it. Answers the Unique Identifier.
+ */
+export async function transitionObject(
+  payload: Fields,
+  ctx: OperationContext,
+  transition: (record: ManagedObjectRecord, now: number) => Transition,
+  alter: (record: ManagedObjectRecord) => void = () => {},
+): Promise<Item[]> {
+  const uid = targetUid(payload, ctx);
+  await ctx.store.transaction(async (tx) => {
+    const record = await ownObject(tx, uid, ctx);
+    const now = ctx.clock.now();
+    const t = transition(record, now);
+    record.state = t.state;
+    record.attributes = stampLastChange(applyTransition(record.attributes, t), now);
+    alter(record);
+    await tx.update(record);
+  });
+  return [uidItem(uid)];
 }
