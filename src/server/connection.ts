@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { encodeMessage } from './encoded.js';
 import { FrameError, FrameReader, type Item, TtlvError, decode, encode } from '../ttlv/index.js';
 import type { TransportLimits } from './tls-options.js';
 import type { ClientIdentity, KmipProcessor, RequestContext } from './types.js';
@@ -156,7 +157,7 @@ export class KmipConnection {
 
   private async answer(message: Item, slot: Slot, pending: Pending): Promise<void> {
     try {
-      slot.bytes = encode(await this.options.processor.handle(message, this.context(pending.controller.signal)));
+      slot.bytes = encodeMessage(await this.options.processor.handle(message, this.context(pending.controller.signal)));
     } catch (err) {
       this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
     } finally {

@@ -15,7 +15,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { type Item, TtlvError, decode, encode, fromJson, fromXml, registry, toJsonText, toXml } from '../ttlv/index.js';
+import { type Item, TtlvError, decode, fromJson, fromXml, registry, toJsonText, toXml } from '../ttlv/index.js';
+import { encodeMessage } from './encoded.js';
 import { type Client, onClient } from './identity.js';
 import {
   type Listener,
@@ -162,7 +163,7 @@ class Handler {
   }
 
   private send(res: ServerResponse, mediaType: string, encoding: Encoding, response: Item, peer: Client, started: number): void {
-    const bytes = encoding === 'binary' ? encode(response) : Buffer.from(encoding === 'json' ? toJsonText(response) : toXml(response), 'utf8');
+    const bytes = encoding === 'binary' ? encodeMessage(response) : Buffer.from(encoding === 'json' ? toJsonText(response) : toXml(response), 'utf8');
     reply(res, 200, mediaType, bytes);
     peer.log.debug({ encoding, bytesOut: bytes.length, ms: Math.round(performance.now() - started) }, 'response written');
   }

@@ -20,6 +20,7 @@ import {
 import { Enum, Tag } from '../kmip/registry.generated.js';
 import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, negotiate, versionString } from '../kmip/version.js';
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
+import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
 import { type ObjectStore, StoreError } from '../store/types.js';
 import type { Keyring } from '../keys/types.js';
@@ -117,13 +118,29 @@ export class Processor implements KmipProcessor {
     }
 
     const timeStamp = this.clock.now();
-    let response = writeResponse({ protocolVersion: version, timeStamp, ...echo }, results);
-    if (header.maximumResponseSize !== undefined && encode(response).length > header.maximumResponseSize) {
+    const answer = (items: ResponseBatchItem[]): Item => writeResponse({ protocolVersion: version, timeStamp, ...echo }, items);
+    let response = answer(results);
+    let bytes = tryEncode(response);
+    if (bytes === undefined) {
+      // A payload that cannot be encoded is a bug here, not the client's: that item becomes
+      // General Failure (incident logged); the rest of the batch is answered as it was.
+      for (const [i, r] of results.entries()) {
+        if (r.payload === undefined || tryEncode(structure(Tag.ResponsePayload, r.payload)) !== undefined) continue;
+        const incident = randomUUID();
+        ctx.log.error({ incident, op: r.operation }, 'a response payload could not be encoded');
+        results[i] = failure(r, 'GeneralFailure', `internal error; incident ${incident}`, version);
+      }
+      response = answer(results);
+      bytes = encode(response);
+    }
+    if (header.maximumResponseSize !== undefined && bytes.length > header.maximumResponseSize) {
       const limit = header.maximumResponseSize;
       const tooLarge = results.map((r) => failure(r, 'ResponseTooLarge', `the response exceeds the Maximum Response Size of ${limit} bytes`, version));
-      response = writeResponse({ protocolVersion: version, timeStamp, ...echo }, tooLarge);
+      response = answer(tooLarge);
+      bytes = encode(response);
       results.splice(0, results.length, ...tooLarge);
     }
+    rememberEncoding(response, bytes);
     this.logRequest(ctx, header, version, scv, results, performance.now() - started);
     return response;
   }
@@ -150,9 +167,6 @@ export class Processor implements KmipProcessor {
       }
       if (ctx.signal.aborted) throw new KmipError('OperationCanceledByRequester', 'the request timed out before this item ran');
       const payload = await def.handler(item.payload, octx);
-      // A payload that cannot be encoded is a bug here, not the client's: fail this item (General
-      // Failure, incident logged) rather than the whole connection when the transport encodes it.
-      encode(structure(Tag.ResponsePayload, payload));
       const uid = def.placeholder?.(payload);
       if (uid !== undefined) octx.idPlaceholder = uid;
       return { ...base(), payload };
@@ -248,6 +262,14 @@ function peekOperation(raw: Item): number | undefined {
   if (raw.type !== 'Structure') return undefined;
   const op = raw.value.find((it) => it.tag === Tag.Operation);
   return op?.type === 'Enumeration' ? op.value : undefined;
+}
+
+function tryEncode(message: Item): Buffer | undefined {
+  try {
+    return encode(message);
+  } catch {
+    return undefined;
+  }
 }
 
 function markUndone(item: ResponseBatchItem): void {

@@ -245,6 +245,15 @@ t.test('a handler that throws something unexpected yields General Failure with a
   t.equal(b.items[0]!.message, 'no object with that identifier');
 });
 
+t.test('a payload that cannot be encoded fails its own item with an incident id; the batch goes on', async (t) => {
+  const p = makeProcessor((r) => r.register({ name: 'Check', mutates: false, permission: 'read', handler: () => [{ tag: Tag.UniqueIdentifier, type: 'Integer', value: 2 ** 40 }] }));
+  const response = await p.handle(request({ major: 2, minor: 1 }, [op(Enum.Operation.Check), op(Enum.Operation.DiscoverVersions)], [en(Tag.BatchErrorContinuationOption, Enum.BatchErrorContinuationOption.Continue)]), ctx);
+  const a = read(response);
+  t.equal(a.items[0]!.reason, Enum.ResultReason.GeneralFailure);
+  t.match(a.items[0]!.message, /incident [0-9a-f-]{36}/);
+  t.equal(a.items[1]!.status, Enum.ResultStatus.Success);
+});
+
 t.test('the OASIS MSGENC Query step in KMIP XML: Response Too Large under a small limit, success at 2048', async (t) => {
   const p = makeProcessor();
   const xml = (max: number) => `<RequestMessage><RequestHeader><ProtocolVersion><ProtocolVersionMajor type="Integer" value="2"/><ProtocolVersionMinor type="Integer" value="1"/></ProtocolVersion>
