@@ -17,6 +17,13 @@ import { locate } from '../operations/locate.js';
 import { getAttributes } from '../operations/get-attributes.js';
 import { openStore, type ObjectStore, type StoreConfig } from '../store/index.js';
 import { SOFTWARE_KEYSTORE_WARNING, openSoftwareKeyring } from '../keys/software.js';
+import { revoke } from '../operations/revoke.js';
+import { getAttributeList } from '../operations/get-attribute-list.js';
+import { addAttribute } from '../operations/add-attribute.js';
+import { modifyAttribute } from '../operations/modify-attribute.js';
+import { deleteAttribute } from '../operations/delete-attribute.js';
+import { setAttribute } from '../operations/set-attribute.js';
+import { adjustAttribute } from '../operations/adjust-attribute.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -32,7 +39,14 @@ export function defaultOperations(): OperationRegistry {
     .register(get)
     .register(getAttributes)
     .register(activate)
-    .register(destroy);
+    .register(revoke)
+    .register(destroy)
+    .register(getAttributeList)
+    .register(addAttribute)
+    .register(modifyAttribute)
+    .register(deleteAttribute)
+    .register(setAttribute)
+    .register(adjustAttribute);
 }
 
 export interface StartOptions {

@@ -47,14 +47,13 @@ t.test('kmipctl discover lists the versions, most preferred first', async (t) =>
 t.test('kmipctl query prints operations and server information; --json is KMIP JSON', async (t) => {
   const text = await kmipctl('query');
   t.equal(text.code, 0);
-  t.match(text.out, /^Operations: Create, Register, Locate, Get, GetAttributes, Activate, Destroy, Query, DiscoverVersions$/m);
+  const listed = /^Operations: (.*)$/m.exec(text.out)?.[1]?.split(', ') ?? [];
+  for (const op of ['Create', 'Get', 'Locate', 'Destroy', 'Query', 'DiscoverVersions', 'SetAttribute']) t.ok(listed.includes(op), `lists ${op}`);
   t.match(text.out, /VendorIdentification \(0x42009D\) TextString: "kmipd"/);
   const json = await kmipctl('query', 'Operations', '--json', '--kmip-version', '1.0');
-  t.same(
-    JSON.parse(json.out),
-    ['Create', 'Register', 'Locate', 'Get', 'GetAttributes', 'Activate', 'Destroy', 'Query'].map((value) => ({ tag: 'Operation', type: 'Enumeration', value })),
-    'KMIP 1.0 has no Discover Versions',
-  );
+  const ops = (JSON.parse(json.out) as { value: string }[]).map((f) => f.value);
+  t.ok(ops.includes('Create') && ops.includes('Query'), 'KMIP 1.0 operations are listed');
+  for (const newer of ['DiscoverVersions', 'SetAttribute', 'AdjustAttribute']) t.notOk(ops.includes(newer), `KMIP 1.0 has no ${newer}`);
   const bad = await kmipctl('query', 'Bogus');
   t.equal(bad.code, 2);
   t.match(bad.err, /unknown function Bogus/);
