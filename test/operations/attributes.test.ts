@@ -3,45 +3,18 @@
  * Add / Modify / Delete / Set / Adjust Attribute, Get Attribute List, Revoke, and their refusals.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import pino from 'pino';
-import { KmipClient } from '../../src/client/client.js';
-import { runInit } from '../../src/cli/init.js';
-import { loadConfig } from '../../src/config/config.js';
-import { KmipError } from '../../src/kmip/errors.js';
+import type { KmipClient } from '../../src/client/client.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
-import { issueCertificate } from '../../src/pki/devpki.js';
-import { startKmipd, type Kmipd } from '../../src/server/kmipd.js';
+import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kmipd-attributes-'));
-const silent = { stdout: { write: () => true }, stderr: { write: () => true } };
-let server: Kmipd;
-let ca: Buffer;
-let owner: { cert: Buffer | string; key: Buffer | string };
-let other: { cert: string; key: string };
-
+let env: TestKmipd;
 t.before(async () => {
-  t.equal(await runInit(['--data-dir', dir], silent), 0, 'kmipd init');
-  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', 'https.enabled=false'] });
-  server = await startKmipd({ config, logger: pino({ level: 'silent' }) });
-  ca = readFileSync(join(dir, 'ca.pem'));
-  owner = { cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) };
-  other = await issueCertificate({ cert: ca.toString(), key: readFileSync(join(dir, 'ca-key.pem'), 'utf8') }, { commonName: 'attr-someone-else', eku: 'client' });
+  env = await startTestKmipd('kmipd-attributes-', 'attr-someone-else');
 });
-
-t.teardown(async () => {
-  await server.close(1000);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const V21 = { major: 2, minor: 1 };
-const V14 = { major: 1, minor: 4 };
-const connect = (version = V21, who: { cert: Buffer | string; key: Buffer | string } = owner) =>
-  KmipClient.connect({ host: '127.0.0.1', port: server.tlsAddress.port, ca, ...who, version });
+t.teardown(() => env.close());
+const connect = (version = V21, who?: Credentials) => env.connect(version, who);
 
 const text = (tag: number, value: string): Item => item(tag, 'TextString', value);
 const enumeration = (tag: number, value: number): Item => item(tag, 'Enumeration', value);
@@ -54,16 +27,6 @@ const reference = (tag: number): Item => enumeration(Tag.AttributeReference, tag
 const v1Attr = (n: string, value: Item, index?: number): Item =>
   structure(Tag.Attribute, [text(Tag.AttributeName, n), ...(index === undefined ? [] : [integer(Tag.AttributeIndex, index)]), { ...value, tag: Tag.AttributeValue }]);
 const revocationReason = (code: number): Item => structure(Tag.RevocationReason, [enumeration(Tag.RevocationReasonCode, code), text(Tag.RevocationMessage, 'test')]);
-
-async function refusal(promise: Promise<unknown>): Promise<KmipError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof KmipError) return err;
-    throw err;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 async function registerKey(c: KmipClient, label: string): Promise<string> {
   const material = randomBytes(32);
@@ -110,7 +73,7 @@ t.test('2.1: Add, Modify, Set, Adjust, Delete Attribute and Get Attribute List',
   t.same(namesOf(await attributes21(c, id)).sort(), ['attr-21', 'attr-21-alias'], 'a second Name instance');
 
   await c.call('AddAttribute', [uid(id), newAttribute(text(Tag.ContactInformation, 'ops@example.com'))]);
-  const single = await refusal(c.call('AddAttribute', [uid(id), newAttribute(text(Tag.ContactInformation, 'other@example.com'))]));
+  const single = await refusal(c.call('AddAttribute', [uid(id), newAttribute(text(Tag.ContactInformation, 'env.other@example.com'))]));
   t.equal(single.reason, 'AttributeSingleValued', 'a second Contact Information is refused');
   const dupName = await refusal(c.call('AddAttribute', [uid(id), newAttribute(name('attr-21'))]));
   t.equal(dupName.reason, 'NonUniqueNameAttribute', 'a Name in use is refused');
@@ -123,7 +86,7 @@ t.test('2.1: Add, Modify, Set, Adjust, Delete Attribute and Get Attribute List',
   const missingInstance = await refusal(c.call('ModifyAttribute', [uid(id), currentAttribute(name('nope')), newAttribute(name('attr-21-y'))]));
   t.equal(missingInstance.reason, 'AttributeInstanceNotFound');
   t.equal((await refusal(c.call('ModifyAttribute', [uid(id), newAttribute(enumeration(Tag.State, Enum.State.Active))]))).reason, 'AttributeReadOnly', 'State is read-only');
-  t.equal((await refusal(c.call('ModifyAttribute', [uid(id), newAttribute(uid('other-id'))]))).reason, 'AttributeReadOnly', 'Unique Identifier is read-only');
+  t.equal((await refusal(c.call('ModifyAttribute', [uid(id), newAttribute(uid('env.other-id'))]))).reason, 'AttributeReadOnly', 'Unique Identifier is read-only');
 
   await c.call('SetAttribute', [uid(id), newAttribute(text(Tag.Description, 'first'))]);
   await c.call('SetAttribute', [uid(id), newAttribute(text(Tag.Description, 'second'))]);
@@ -161,8 +124,8 @@ t.test('2.1: Add, Modify, Set, Adjust, Delete Attribute and Get Attribute List',
   t.same(batch.items.map((i) => i.resultStatus), [Enum.ResultStatus.Success, Enum.ResultStatus.Success], 'Add Attribute through the ID Placeholder');
   t.ok((await attributes21(c, id)).some((a) => a.tag === Tag.Comment && a.value === 'by placeholder'));
 
-  const stranger = await connect(V21, other);
-  t.equal((await refusal(stranger.call('AddAttribute', [uid(id), newAttribute(text(Tag.Comment, 'x'))]))).reason, 'ItemNotFound', "another owner's object is not found");
+  const stranger = await connect(V21, env.other);
+  t.equal((await refusal(stranger.call('AddAttribute', [uid(id), newAttribute(text(Tag.Comment, 'x'))]))).reason, 'ItemNotFound', "another env.owner's object is not found");
   t.equal((await refusal(stranger.call('GetAttributeList', [uid(id)]))).reason, 'ItemNotFound');
   await stranger.close();
   await c.close();

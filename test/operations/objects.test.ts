@@ -4,46 +4,20 @@
  * in KMIP 2.1 and 1.4 form.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import pino from 'pino';
 import sqlite3 from 'sqlite3';
-import { KmipClient } from '../../src/client/client.js';
-import { runInit } from '../../src/cli/init.js';
-import { loadConfig } from '../../src/config/config.js';
-import { KmipError } from '../../src/kmip/errors.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
-import { issueCertificate } from '../../src/pki/devpki.js';
-import { startKmipd, type Kmipd } from '../../src/server/kmipd.js';
+import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kmipd-objects-'));
-const silent = { stdout: { write: () => true }, stderr: { write: () => true } };
-let server: Kmipd;
-let ca: Buffer;
-let owner: { cert: Buffer | string; key: Buffer | string };
-let other: { cert: string; key: string };
-
+let env: TestKmipd;
 t.before(async () => {
-  t.equal(await runInit(['--data-dir', dir], silent), 0, 'kmipd init');
-  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', 'https.enabled=false'] });
-  server = await startKmipd({ config, logger: pino({ level: 'silent' }) });
-  ca = readFileSync(join(dir, 'ca.pem'));
-  owner = { cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) };
-  other = await issueCertificate({ cert: ca.toString(), key: readFileSync(join(dir, 'ca-key.pem'), 'utf8') }, { commonName: 'someone-else', eku: 'client' });
+  env = await startTestKmipd('kmipd-objects-', 'someone-else');
 });
-
-t.teardown(async () => {
-  await server.close(1000);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const V21 = { major: 2, minor: 1 };
-const V14 = { major: 1, minor: 4 };
-const connect = (version = V21, who: { cert: Buffer | string; key: Buffer | string } = owner) =>
-  KmipClient.connect({ host: '127.0.0.1', port: server.tlsAddress.port, ca, ...who, version });
+t.teardown(() => env.close());
+const connect = (version = V21, who?: Credentials) => env.connect(version, who);
 
 const text = (tag: number, value: string): Item => item(tag, 'TextString', value);
 const enumeration = (tag: number, value: number): Item => item(tag, 'Enumeration', value);
@@ -64,16 +38,6 @@ function registerPayload(label: string, material: Uint8Array): Item[] {
       ]),
     ]),
   ];
-}
-
-async function refusal(promise: Promise<unknown>): Promise<KmipError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof KmipError) return err;
-    throw err;
-  }
-  throw new Error('expected the operation to fail');
 }
 
 function keyMaterialOf(payload: { struct(tag: number): { needStruct(tag: number): { needStruct(tag: number): { need(tag: number, type: 'ByteString'): Uint8Array } } } | undefined }): Uint8Array {
@@ -141,7 +105,7 @@ t.test('2.1: Create an AES-256 key; Get returns 32 key bytes; Destroy erases a P
   const bad = await refusal(
     c.call('Create', [enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey), structure(Tag.Attributes, [enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES), integer(Tag.CryptographicLength, 100)])]),
   );
-  t.equal(bad.reason, 'InvalidAttributeValue', 'an AES length other than 128/192/256 is refused');
+  t.equal(bad.reason, 'InvalidAttributeValue', 'an AES length env.other than 128/192/256 is refused');
 
   await c.call('Destroy', [uid(id)]);
   const gone = await refusal(c.call('Get', [uid(id)]));
@@ -205,7 +169,7 @@ t.test('2.1: Register Secret Data (Opaque key block) and Get it back', async (t)
 });
 
 t.test("another client identity can neither Get nor Locate the first one's key", async (t) => {
-  const c = await connect(V21, other);
+  const c = await connect(V21, env.other);
   const refused = await refusal(c.call('Get', [uid(registered)]));
   t.equal(refused.reason, 'ItemNotFound');
   const found = await c.call('Locate', [structure(Tag.Attributes, [name('objects-test-key')])]);
@@ -216,8 +180,8 @@ t.test("another client identity can neither Get nor Locate the first one's key",
 });
 
 t.test('at rest: the master key file is 0600 and the database holds no plaintext key bytes', async (t) => {
-  t.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
-  const files = ['kmipd.sqlite', 'kmipd.sqlite-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+  t.equal(statSync(join(env.dir, 'master.key')).mode & 0o777, 0o600);
+  const files = ['kmipd.sqlite', 'kmipd.sqlite-wal'].map((f) => join(env.dir, f)).filter((f) => existsSync(f));
   t.ok(files.length > 0, 'the SQLite file exists');
   for (const f of files) t.equal(readFileSync(f).indexOf(material), -1, `${f} does not contain the registered key`);
 });
@@ -235,7 +199,7 @@ t.test('a tampered sealed blob makes Get fail with Cryptographic Failure, never 
   const c = await connect();
   const reg = await c.call('Register', registerPayload('to-be-tampered', randomBytes(16)));
   const id = reg.payload!.need(Tag.UniqueIdentifier, 'TextString');
-  const db = new sqlite3.Database(join(dir, 'kmipd.sqlite'));
+  const db = new sqlite3.Database(join(env.dir, 'kmipd.sqlite'));
   db.configure('busyTimeout', 5000);
   try {
     const row = await sql<{ sealed_value: Buffer }>(db, 'get', 'SELECT sealed_value FROM objects WHERE uid = ?', [id]);
