@@ -1048,14 +1048,11 @@ function renderTs(r: RegistryData): string {
   push('// Source: OASIS KMIP Specification 1.4 and 2.1 (text in ../shared/kmip-spec); the same data');
   push('// with item types and per-version presence is schemas/kmip-registry.json.');
   push();
+  // Item types themselves are the codec's (src/ttlv/types.ts); they are not repeated here.
+  push("import type { ItemTypeName } from '../ttlv/types.js';");
+  push();
   push(`export const Versions = [${r.versions.map((v) => `'${v}'`).join(', ')}] as const;`);
   push('export type KmipVersion = (typeof Versions)[number];');
-  push();
-  push('/** TTLV item types (KMIP 2.1 §11.23). */');
-  push('export const ItemType = {');
-  for (const t of r.itemTypes) push(`  ${t.name}: ${t.value},`);
-  push('} as const;');
-  push('export type ItemTypeName = keyof typeof ItemType;');
   push();
   push('/** Tag numbers by XML/JSON name (KMIP 1.4 §9.1.3.1, 2.1 §11.56), 1.x-only tags included. */');
   push('export const Tag = {');

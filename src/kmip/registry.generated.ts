@@ -2,24 +2,10 @@
 // Source: OASIS KMIP Specification 1.4 and 2.1 (text in ../shared/kmip-spec); the same data
 // with item types and per-version presence is schemas/kmip-registry.json.
 
+import type { ItemTypeName } from '../ttlv/types.js';
+
 export const Versions = ['1.0', '1.1', '1.2', '1.3', '1.4', '2.0', '2.1'] as const;
 export type KmipVersion = (typeof Versions)[number];
-
-/** TTLV item types (KMIP 2.1 §11.23). */
-export const ItemType = {
-  Structure: 0x01,
-  Integer: 0x02,
-  LongInteger: 0x03,
-  BigInteger: 0x04,
-  Enumeration: 0x05,
-  Boolean: 0x06,
-  TextString: 0x07,
-  ByteString: 0x08,
-  DateTime: 0x09,
-  Interval: 0x0A,
-  DateTimeExtended: 0x0B,
-} as const;
-export type ItemTypeName = keyof typeof ItemType;
 
 /** Tag numbers by XML/JSON name (KMIP 1.4 §9.1.3.1, 2.1 §11.56), 1.x-only tags included. */
 export const Tag = {

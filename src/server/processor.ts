@@ -37,6 +37,7 @@ export interface ProcessorOptions {
 }
 
 const resultReasons = ttlvRegistry.tagByName('ResultReason')?.enumeration;
+const operationNames = ttlvRegistry.tagByName('Operation')?.enumeration;
 
 export class Processor implements KmipProcessor {
   private readonly clock: Clock;
@@ -162,7 +163,7 @@ export class Processor implements KmipProcessor {
       }
       const def = this.options.operations.get(item.operation, octx.version);
       if (!def) {
-        const opName = ttlvRegistry.tagByName('Operation')?.enumeration?.byValue.get(item.operation) ?? `0x${item.operation.toString(16)}`;
+        const opName = operationNames?.byValue.get(item.operation) ?? `0x${item.operation.toString(16)}`;
         throw new KmipError('OperationNotSupported', `operation ${opName} is not supported in KMIP ${versionString(octx.version)}`);
       }
       if (ctx.signal.aborted) throw new KmipError('OperationCanceledByRequester', 'the request timed out before this item ran');
@@ -202,14 +203,13 @@ export class Processor implements KmipProcessor {
   }
 
   private logRequest(ctx: RequestContext, header: RequestHeader, version: ProtocolVersion, scv: string, results: ResponseBatchItem[], ms: number): void {
-    const ops = ttlvRegistry.tagByName('Operation')?.enumeration;
     ctx.log.info(
       {
         scv,
         ...(header.clientCorrelationValue !== undefined ? { ccv: header.clientCorrelationValue } : {}),
         version: versionString(version),
         items: results.map((r) => ({
-          op: r.operation === undefined ? undefined : (ops?.byValue.get(r.operation) ?? r.operation),
+          op: r.operation === undefined ? undefined : (operationNames?.byValue.get(r.operation) ?? r.operation),
           status: r.resultStatus,
           ...(r.resultReason !== undefined ? { reason: resultReasons?.byValue.get(r.resultReason) ?? r.resultReason } : {}),
           ...(r.payload ? uidsOf(r.payload) : {}),

@@ -30,9 +30,9 @@ import { repoRoot } from '../support/shared.js';
 
 const HOST = '127.0.0.1';
 const KMIPD_BIN = join(repoRoot, 'bin/kmipd.js');
-/** Extra node flags for the kmipd process, e.g. KMIPD_NODE_ARGS=--cpu-prof to profile it under load. */
+/** Extra node flags for the server processes (kmipd, echo), e.g. KMIPD_NODE_ARGS=--cpu-prof to profile them under load. */
 const nodeArgs = (): string[] => (process.env.KMIPD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const ECHO_SERVER = process.env.ECHO_SERVER_PATH ?? join(repoRoot, 'test/bench/echo-server.ts');
+const ECHO_SERVER = join(repoRoot, 'test/bench/echo-server.ts');
 const PYTHON = '/usr/bin/python3';
 const PYKMIP_SERVER = '/usr/bin/pykmip-server';
 const STARTUP_TIMEOUT_MS = 30_000;

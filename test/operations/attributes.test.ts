@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { KmipClient } from '../../src/client/client.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
+import { enumeration, integer, name, text, uid } from '../support/items.js';
 import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
@@ -16,11 +17,6 @@ t.before(async () => {
 t.teardown(() => env.close());
 const connect = (version = V21, who?: Credentials) => env.connect(version, who);
 
-const text = (tag: number, value: string): Item => item(tag, 'TextString', value);
-const enumeration = (tag: number, value: number): Item => item(tag, 'Enumeration', value);
-const integer = (tag: number, value: number): Item => item(tag, 'Integer', value);
-const uid = (value: string): Item => text(Tag.UniqueIdentifier, value);
-const name = (value: string): Item => structure(Tag.Name, [text(Tag.NameValue, value), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)]);
 const newAttribute = (attr: Item): Item => structure(Tag.NewAttribute, [attr]);
 const currentAttribute = (attr: Item): Item => structure(Tag.CurrentAttribute, [attr]);
 const reference = (tag: number): Item => enumeration(Tag.AttributeReference, tag);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import sqlite3 from 'sqlite3';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
+import { enumeration, integer, name, text, uid } from '../support/items.js';
 import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
@@ -19,11 +20,6 @@ t.before(async () => {
 t.teardown(() => env.close());
 const connect = (version = V21, who?: Credentials) => env.connect(version, who);
 
-const text = (tag: number, value: string): Item => item(tag, 'TextString', value);
-const enumeration = (tag: number, value: number): Item => item(tag, 'Enumeration', value);
-const integer = (tag: number, value: number): Item => item(tag, 'Integer', value);
-const uid = (value: string): Item => text(Tag.UniqueIdentifier, value);
-const name = (value: string): Item => structure(Tag.Name, [text(Tag.NameValue, value), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)]);
 
 function registerPayload(label: string, material: Uint8Array): Item[] {
   return [
