@@ -5,9 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE_NAME, configTemplate } from '../config/config.js';
+import { MASTER_KEY_FILE } from '../keys/software.js';
+import { type SoftHsmSetup, provisionSoftHsm, softHsmInstalled } from '../keys/softhsm.js';
+import { SOFTHSM2_MODULE } from '../keys/pkcs11-module.js';
 import { DEFAULT_CLIENT_NAMES, DEFAULT_SERVER_NAMES, checkClientName, createDevPki, writeDevPki, type DevPkiFiles } from '../pki/devpki.js';
 
 export interface InitIo {
@@ -25,6 +28,10 @@ Options:
   --server-name NAME   A DNS name or IP address for the server certificate, in addition to
                        localhost, 127.0.0.1 and ::1; the first one given becomes its CN (repeatable)
   --client NAME        Issue a client certificate with CN=NAME (repeatable; default: kmipctl)
+  --keyring KIND       pkcs11: a SoftHSM2 token in DIR/softhsm2 holding an AES-256 master key
+                       generated inside it (the default when SoftHSM2 is installed); software:
+                       a master key file (development only; the default otherwise)
+  --softhsm2-conf FILE Put the token in this existing SoftHSM2 configuration instead
   --force              Overwrite an initialised directory (its CA and keys are replaced)
   -h, --help           Show this help
 `;
@@ -38,6 +45,8 @@ interface InitArgs {
   serverNames: string[];
   clients: string[];
   force: boolean;
+  keyring: 'software' | 'pkcs11';
+  softhsm2Conf: string | undefined;
 }
 
 export async function runInit(argv: string[], io: InitIo): Promise<number> {
@@ -68,12 +77,19 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
   const pki = await createDevPki({ algorithm: args.rsa ? 'rsa' : 'ec', serverNames: args.serverNames, clientNames: args.clients });
   const files = await writeDevPki(dataDir, pki);
 
-  // Keyring set-up (the HSM-held master key, src/keys) goes here once it exists: it will add
-  // its section to the values below and print its own lines.
+  let hsm: SoftHsmSetup | undefined;
+  if (args.keyring === 'pkcs11') {
+    try {
+      hsm = await provisionSoftHsm(dataDir, args.softhsm2Conf === undefined ? {} : { softhsm2Conf: args.softhsm2Conf });
+    } catch (err) {
+      io.stderr.write(`kmipd init: cannot set up the SoftHSM2 keyring: ${(err as Error).message}\nUse --keyring software for a development master key file instead.\n`);
+      return 1;
+    }
+  }
 
   const configFile = join(dataDir, CONFIG_FILE_NAME);
-  await writeFile(configFile, configTemplate(configValues(dataDir, files), configHeader(args)), { mode: 0o644 });
-  io.stdout.write(report(args, files, configFile));
+  await writeFile(configFile, configTemplate({ ...configValues(dataDir, files), ...keyringValues(dataDir, hsm) }, configHeader(args)), { mode: 0o644 });
+  io.stdout.write(report(args, files, configFile) + keyringReport(args, hsm));
   return 0;
 }
 
@@ -86,6 +102,8 @@ function parseInitArgs(argv: string[]): InitArgs | 'help' {
       'server-name': { type: 'string', multiple: true },
       client: { type: 'string', multiple: true },
       force: { type: 'boolean' },
+      keyring: { type: 'string' },
+      'softhsm2-conf': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -93,7 +111,12 @@ function parseInitArgs(argv: string[]): InitArgs | 'help' {
   const clients = values.client ?? DEFAULT_CLIENT_NAMES;
   clients.forEach(checkClientName);
   if (new Set(clients).size !== clients.length) throw new Error('a client name is given twice');
+  const keyring = values.keyring ?? (softHsmInstalled() ? 'pkcs11' : 'software');
+  if (keyring !== 'pkcs11' && keyring !== 'software') throw new Error(`--keyring must be pkcs11 or software, not ${JSON.stringify(keyring)}`);
+  if (keyring === 'pkcs11' && !softHsmInstalled()) throw new Error(`--keyring pkcs11 sets up SoftHSM2, whose module ${SOFTHSM2_MODULE} is not installed (Debian package softhsm2)`);
   return {
+    keyring,
+    softhsm2Conf: values['softhsm2-conf'] === undefined ? undefined : resolve(values['softhsm2-conf']),
     dataDir: resolve(values['data-dir'] ?? process.env.KMIPD_DATA_DIR ?? './data'),
     rsa: values.rsa ?? false,
     serverNames: [...new Set([...(values['server-name'] ?? []), ...DEFAULT_SERVER_NAMES])],
@@ -110,6 +133,37 @@ function configValues(dataDir: string, files: DevPkiFiles): Record<string, unkno
     'tls.key': relative(dataDir, files.serverKey),
     'tls.ca': relative(dataDir, files.ca),
   };
+}
+
+/** The keyring section: the token by label, the PIN by a file beside the config, never the PIN itself. */
+function keyringValues(dataDir: string, hsm: SoftHsmSetup | undefined): Record<string, unknown> {
+  if (hsm === undefined) return { 'keyring.provider': 'software' };
+  const path = (p: string): string => (p.startsWith(dataDir + sep) ? relative(dataDir, p) : p);
+  return {
+    'keyring.provider': 'pkcs11',
+    'keyring.module': hsm.module,
+    'keyring.tokenLabel': hsm.tokenLabel,
+    'keyring.pinFile': path(hsm.pinFile),
+    'keyring.softhsm2Conf': path(hsm.softhsm2Conf),
+  };
+}
+
+function keyringReport(args: InitArgs, hsm: SoftHsmSetup | undefined): string {
+  if (hsm === undefined) {
+    const why = args.keyring === 'software' && !softHsmInstalled() ? ` (SoftHSM2 is not installed: no ${SOFTHSM2_MODULE})` : '';
+    return [
+      `Keyring: software${why}: the master key is the file ${join(args.dataDir, MASTER_KEY_FILE)} (created 0600 at first start).`,
+      'DEVELOPMENT ONLY: anyone who can read that file and the database has every key. kmipd warns at start and in Query.',
+      '',
+    ].join('\n');
+  }
+  return [
+    `Keyring: pkcs11 (SoftHSM2, ${hsm.module}), token '${hsm.tokenLabel}' configured by ${hsm.softhsm2Conf}:`,
+    `  master key generation ${hsm.generation} generated inside the token (AES-256, sensitive, not extractable)`,
+    `  ${hsm.pinFile}  (the token's user PIN, 0600)`,
+    `  ${hsm.soPinFile}  (the token's security officer PIN, 0600; keep it offline)`,
+    '',
+  ].join('\n');
 }
 
 function configHeader(args: InitArgs): string[] {

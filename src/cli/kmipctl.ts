@@ -5,8 +5,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
+import * as attributes from './attributes.js';
 import * as discover from './discover.js';
+import * as lifecycle from './lifecycle.js';
+import * as objects from './objects.js';
 import * as query from './query.js';
+import * as retrieve from './retrieve.js';
 import * as ttlv from './ttlv.js';
 
 export interface Io {
@@ -26,6 +30,29 @@ export interface CommandModule {
 export const commands: ReadonlyMap<string, CommandModule> = new Map<string, CommandModule>([
   ['discover', discover],
   ['query', query],
+  ['create', objects.create],
+  ['create-key-pair', objects.createKeyPair],
+  ['register', objects.register],
+  ['derive-key', objects.deriveKey],
+  ['rekey', objects.rekey],
+  ['rekey-key-pair', objects.rekeyKeyPair],
+  ['locate', retrieve.locate],
+  ['get', retrieve.get],
+  ['get-attributes', attributes.getAttributes],
+  ['get-attribute-list', attributes.getAttributeList],
+  ['add-attribute', attributes.addAttribute],
+  ['modify-attribute', attributes.modifyAttribute],
+  ['delete-attribute', attributes.deleteAttribute],
+  ['set-attribute', attributes.setAttribute],
+  ['adjust-attribute', attributes.adjustAttribute],
+  ['activate', lifecycle.activate],
+  ['revoke', lifecycle.revoke],
+  ['destroy', lifecycle.destroy],
+  ['archive', lifecycle.archive],
+  ['recover', lifecycle.recover],
+  ['check', lifecycle.check],
+  ['obtain-lease', lifecycle.obtainLease],
+  ['get-usage-allocation', lifecycle.getUsageAllocation],
   ['ttlv', ttlv],
 ]);
 

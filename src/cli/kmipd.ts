@@ -2,18 +2,24 @@
  * `kmipd`: the server and its admin commands.
  *   kmipd init   — create a data directory with a development PKI and a config
  *   kmipd serve  — run the KMIP server
+ *   kmipd rotate-master-key — a new HSM master key, everything re-sealed online
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
+import { LogSink } from '../server/log-sink.js';
 import { CONFIG_FILE_NAME, ConfigError, loadConfig } from '../config/config.js';
 import { availableParallelism } from 'node:os';
 import { isClusterPrimary, runPrimary, workerTicketKeys } from '../server/cluster.js';
 import { startKmipd } from '../server/kmipd.js';
 import { VERSION } from '../version.js';
 import { runInit } from './init.js';
+import { openPkcs11Keyring } from '../keys/index.js';
+import { ROTATION_STATE_FILE, rotateMasterKey } from '../keys/rotation.js';
+import { openStore } from '../store/index.js';
+import { storeConfig } from '../server/kmipd.js';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -28,6 +34,9 @@ Usage: kmipd <command> [options]
 Commands:
   init    Create a data directory: a development PKI and a kmipd.yaml (kmipd init --help)
   serve   Run the server: KMIP over mutual TLS (port 5696) and HTTPS (kmipd serve --help)
+  rotate-master-key
+          Generate a new master key in the HSM and re-seal every stored key under it, while
+          servers keep running (kmipd rotate-master-key --help)
 
 Options:
   -h, --help      Show this help
@@ -58,6 +67,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return runInit(rest, io);
     case 'serve':
       return serve(rest, io);
+    case 'rotate-master-key':
+      return rotate(rest, io);
     case '-v':
     case '--version':
       io.stdout.write(`${VERSION}\n`);
@@ -71,6 +82,89 @@ export async function main(argv: string[], io: Io): Promise<number> {
     default:
       io.stderr.write(`kmipd: unknown command '${command}'\n\n${HELP}`);
       return 2;
+  }
+}
+
+const ROTATE_HELP = `Usage: kmipd rotate-master-key [options]
+
+Generates a new AES-256 master key inside the HSM (pkcs11 keyring) and re-seals every stored key
+under it, a page at a time, while servers sharing the database keep serving: they switch to the
+new key within a second. Interrupted (Ctrl-C, crash), run it again: it resumes with the same new
+key (recorded in DIR/${ROTATION_STATE_FILE}). Old master keys stay on the token.
+
+Options:
+  --data-dir DIR     Data directory (default ./data, or KMIPD_DATA_DIR)
+  --config FILE      Config file (default DIR/${CONFIG_FILE_NAME})
+  --set PATH=VALUE   Override one config field (repeatable)
+  -h, --help         Show this help
+`;
+
+async function rotate(argv: string[], io: Io): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, set: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    }).values;
+  } catch (err) {
+    io.stderr.write(`kmipd rotate-master-key: ${(err as Error).message}\n\n${ROTATE_HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    io.stdout.write(ROTATE_HELP);
+    return 0;
+  }
+  const dataDir = resolve(args['data-dir'] ?? process.env.KMIPD_DATA_DIR ?? './data');
+  let config;
+  try {
+    config = loadConfig({ dataDir, ...(args.config ? { file: args.config } : {}), overrides: args.set ?? [] });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (config.keyring.provider !== 'pkcs11') {
+    io.stderr.write('kmipd rotate-master-key: the keyring is the software one (a master key file); rotation needs keyring.provider pkcs11\n');
+    return 1;
+  }
+  const logger = pino({ level: config.log.level === 'info' ? 'warn' : config.log.level }, pino.destination(2));
+  let keyring;
+  try {
+    // A token without a master key yet (an HSM set up by hand) gets one here.
+    keyring = await openPkcs11Keyring(config, logger, { refreshMs: 0, createIfMissing: true });
+  } catch (err) {
+    io.stderr.write(`kmipd rotate-master-key: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const store = await openStore(storeConfig(config));
+  try {
+    const before = keyring.newestGeneration();
+    const result = await rotateMasterKey({
+      keyring,
+      store,
+      stateFile: join(config.dataDir, ROTATION_STATE_FILE),
+      logger,
+      afterPage: ({ pass, resealed }) => {
+        if (resealed > 0) io.stderr.write(`  pass ${pass}: re-sealed ${resealed}\n`);
+      },
+    });
+    io.stdout.write(
+      `${result.resumed ? 'Resumed and finished' : 'Finished'} the rotation to master key generation ${result.generation}` +
+        `${result.resumed ? '' : ` (was ${before})`}: ${result.resealed} keys re-sealed in ${result.passes} passes.\n`,
+    );
+    if (result.unreadable.length > 0) {
+      io.stdout.write(`${result.unreadable.length} objects failed to unseal (altered?) and were left as they were: ${result.unreadable.join(', ')}\n`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    io.stderr.write(`kmipd rotate-master-key: ${(err as Error).message}\nRun it again to resume.\n`);
+    return 1;
+  } finally {
+    await store.close();
+    keyring.close();
   }
 }
 
@@ -114,14 +208,14 @@ async function serve(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
-  // Asynchronous writes: a synchronous write per request line cost more than the request itself.
-  // Lines written while a write is in flight are coalesced; they are flushed on shutdown.
-  const destination = pino.destination({ dest: config.log.file ?? 1, sync: false, ...(config.log.file ? { mkdir: true } : {}) });
+  // Asynchronous, coalesced writes (see log-sink.ts): a write per request line would cost more
+  // than the request itself. Flushed before exit.
+  const destination = LogSink.open(config.log.file ?? 1);
   const logger = pino({ level: config.log.level, base: { node: config.nodeId, pid: process.pid } }, destination);
   const workers = config.workers === 0 ? availableParallelism() : config.workers;
   if (isClusterPrimary(workers)) {
     const code = await runPrimary(workers, logger);
-    destination.flushSync();
+    await destination.flush();
     return code;
   }
   let server;
@@ -130,6 +224,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
     server = await startKmipd({ config, logger, ...(ticketKeys ? { ticketKeys } : {}) });
   } catch (err) {
     logger.fatal({ err }, 'kmipd could not start');
+    destination.flushSync();
     io.stderr.write(`kmipd serve: could not start: ${(err as Error).message}\n`);
     return 1;
   }
@@ -139,11 +234,13 @@ async function serve(argv: string[], io: Io): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-      void server.close(config.limits.requestTimeoutMs).then(() => {
-        logger.info('stopped');
-        destination.flushSync();
-        resolveExit(0);
-      });
+      void server
+        .close(config.limits.requestTimeoutMs)
+        .then(() => {
+          logger.info('stopped');
+          return destination.flush();
+        })
+        .then(() => resolveExit(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

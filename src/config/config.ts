@@ -46,6 +46,15 @@ export interface KmipdConfig {
     schema: string | null;
     poolSize: number;
   };
+  keyring: {
+    provider: 'software' | 'pkcs11';
+    module: string | null;
+    tokenLabel: string | null;
+    slot: number | null;
+    pinFile: string | null;
+    pinEnv: string | null;
+    softhsm2Conf: string | null;
+  };
   log: { level: LogLevel; file: string | null };
   workers: number;
 }
@@ -267,9 +276,20 @@ function finish(config: Plain, cwd: string, checkFiles: boolean): KmipdConfig {
       if (problem) missing.push(`/${path.join('/')} names ${absolute}, which ${problem}`);
     }
   }
+  missing.push(...keyringProblems(config.keyring as KmipdConfig['keyring']));
   if (missing.length > 0) throw new ConfigError(missing);
   // Validated against the schema that KmipdConfig mirrors; the test pins the two together.
   return config as unknown as KmipdConfig;
+}
+
+/** The pkcs11 keyring needs a module, one way to name the token and one way to get the PIN (never the config itself). */
+function keyringProblems(k: KmipdConfig['keyring']): string[] {
+  if (k.provider !== 'pkcs11') return [];
+  const problems: string[] = [];
+  if (k.module === null) problems.push('/keyring/module is required when keyring.provider is pkcs11 (the PKCS#11 module path)');
+  if ((k.tokenLabel === null) === (k.slot === null)) problems.push('/keyring needs exactly one of tokenLabel and slot when provider is pkcs11');
+  if ((k.pinFile === null) === (k.pinEnv === null)) problems.push('/keyring needs exactly one of pinFile and pinEnv when provider is pkcs11 (the PIN is never written in the config)');
+  return problems;
 }
 
 function fileProblem(path: string): string | undefined {

@@ -10,7 +10,13 @@
  * the state last written and the dates; `effectiveState` applies the Activation and Deactivation
  * Dates against the clock, so a date set in the future takes effect when it passes without any
  * request touching the object. Compromise Date and Destroy Date are only ever set by Revoke and
- * Destroy, to the moment of the request, so they never drive a transition on their own.
+ * Destroy, to the moment of the request, so they never drive a transition on their own. Process
+ * Start and Protect Stop Dates limit use, not state (§4.57 Active, §4.40, §4.41: `whyUnusable`).
+ *
+ * Nothing rewrites a stored state when a date passes: every reader evaluates it at its own time —
+ * Get Attributes through `currentAttributes`, the operations' checks through `effectiveState`, and
+ * Locate by State through the same rule as SQL on the dates mirrored into the objects table
+ * (store/locate.ts `stateCondition`). An operation's transition stores the state it computed.
  */
 import { type Item, item } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';

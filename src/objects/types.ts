@@ -28,4 +28,6 @@ export interface ManagedObjectRecord {
    * sees plaintext key material. Absent after Destroy (metadata remains).
    */
   sealedValue?: Uint8Array;
+  /** Archived by the Archive operation (KMIP 2.1 §6.1.4); Recover brings it back on-line. */
+  archived?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * Create (KMIP 2.1 §6.1.11; 1.4 §4.1): a server-generated Symmetric Key. kmipd generates AES keys
+ * Create (KMIP 2.1 §6.1.8; 1.4 §4.1): a server-generated Symmetric Key. kmipd generates AES keys
  * of 128, 192 or 256 bits from the Cryptographic Algorithm and Length the client gives, holds
  * them in Raw format, and seals the key before the store sees it. 1.x carries the attributes in a
  * Template-Attribute.
@@ -12,17 +12,11 @@ import { checkCreationAttributes, initialAttributes } from '../objects/attribute
 import { find } from '../objects/items.js';
 import type { ManagedObjectRecord } from '../objects/types.js';
 import { checkNamesUnique, creationAttributes, firstUid, objectTypeOf, protectionStorageMask, reason, sealObject, uidItem } from './managed.js';
+import { RNG } from './generation.js';
 import type { OperationDefinition } from './registry.js';
 
 const AES_LENGTHS = [128, 192, 256];
 
-/** node:crypto's generator: OpenSSL 3's CTR_DRBG with AES-256 (as Query → RNGs reports). */
-const RNG = structure(Tag.RandomNumberGenerator, [
-  item(Tag.RNGAlgorithm, 'Enumeration', Enum.RNGAlgorithm.DRBG),
-  item(Tag.CryptographicAlgorithm, 'Enumeration', Enum.CryptographicAlgorithm.AES),
-  item(Tag.CryptographicLength, 'Integer', 256),
-  item(Tag.DRBGAlgorithm, 'Enumeration', Enum.DRBGAlgorithm.CTR),
-]);
 
 export const create: OperationDefinition = {
   name: 'Create',

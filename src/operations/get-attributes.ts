@@ -1,5 +1,5 @@
 /**
- * Get Attributes (KMIP 2.1 §6.1.23; 1.4 §4.12): all of an object's attributes, or those named.
+ * Get Attributes (KMIP 2.1 §6.1.20; 1.4 §4.12): all of an object's attributes, or those named.
  * 2.x names them by Attribute Reference and answers an Attributes structure; 1.x names them by
  * Attribute Name and answers Attribute structures (attributes 1.x lacks are left out). An
  * attribute the object does not have is simply absent from the answer.

@@ -4,7 +4,7 @@
  * form, sealing and unsealing an object's value, and the refusals whose Result Reason differs
  * between KMIP 1.x and 2.x.
  */
-import { type Item, type StructureItem, decode, encode, item } from '../ttlv/index.js';
+import { type Item, type StructureItem, decode, encode, item, structure } from '../ttlv/index.js';
 import { KmipError, type ResultReasonName } from '../kmip/errors.js';
 import type { Fields } from '../kmip/fields.js';
 import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
@@ -17,14 +17,43 @@ import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../o
 import type { StoreReader } from '../store/types.js';
 import type { OperationContext } from './registry.js';
 
-/** The object types Create, Register and Get handle. */
-export const MANAGED_OBJECT_TYPES: readonly ObjectTypeName[] = ['SymmetricKey', 'SecretData'];
+/**
+ * The object types Register and Get handle (KMIP 2.1 §2; Template is 1.x only, Certificate
+ * Request 2.x only: see `objectTypeExistsIn`).
+ */
+export const MANAGED_OBJECT_TYPES: readonly ObjectTypeName[] = [
+  'Certificate',
+  'SymmetricKey',
+  'PublicKey',
+  'PrivateKey',
+  'SplitKey',
+  'Template',
+  'SecretData',
+  'OpaqueObject',
+  'PGPKey',
+  'CertificateRequest',
+];
 
 /** The structure tag that carries each object type's value in Register and Get. */
 export const OBJECT_TAGS: Partial<Record<ObjectTypeName, number>> = {
+  Certificate: Tag.Certificate,
   SymmetricKey: Tag.SymmetricKey,
+  PublicKey: Tag.PublicKey,
+  PrivateKey: Tag.PrivateKey,
+  SplitKey: Tag.SplitKey,
+  Template: Tag.Template,
   SecretData: Tag.SecretData,
+  OpaqueObject: Tag.OpaqueObject,
+  PGPKey: Tag.PGPKey,
+  CertificateRequest: Tag.CertificateRequest,
 };
+
+/** Whether an Object Type exists in the request's protocol version: Template only in 1.x, Certificate Request only in 2.x. */
+export function objectTypeExistsIn(objectType: ObjectTypeName, ctx: OperationContext): boolean {
+  if (objectType === 'Template') return !isV2(ctx.version);
+  if (objectType === 'CertificateRequest') return isV2(ctx.version);
+  return true;
+}
 
 /** The 2.x reason, or the 1.x one where the request's version has no such reason. */
 export function reason(ctx: OperationContext, v2: ResultReasonName, v1: ResultReasonName): ResultReasonName {
@@ -34,14 +63,21 @@ export function reason(ctx: OperationContext, v2: ResultReasonName, v1: ResultRe
 /** The request's Unique Identifier, else the ID Placeholder (KMIP 2.1 §6.1: "If omitted, then the ID Placeholder value is used"). */
 export function targetUid(payload: Fields, ctx: OperationContext): UniqueIdentifier {
   const given = payload.get(Tag.UniqueIdentifier, 'TextString') ?? ctx.idPlaceholder;
-  if (given === undefined) throw new KmipError('InvalidField', 'the request names no Unique Identifier and no earlier batch item set the ID Placeholder');
+  // An empty ID Placeholder is one a Locate emptied (2.1 §6.1.28: it matched more than one object).
+  if (given === undefined || given === '') throw new KmipError('InvalidField', 'the request names no Unique Identifier and no earlier batch item set the ID Placeholder');
   return given as UniqueIdentifier;
 }
 
-/** The caller's object; another owner's object or none at all is the same Item Not Found. */
-export async function ownObject(reader: StoreReader, uid: UniqueIdentifier, ctx: OperationContext): Promise<ManagedObjectRecord> {
+/**
+ * The caller's object; another owner's object or none at all is the same Item Not Found. An
+ * archived object answers Object Archived (1.4 §11: every operation on an object lists "Object is
+ * archived"; 2.1 §6.1.28: "the Recover and Get operations are REQUIRED"); only Recover
+ * (`archived: 'allow'`) reaches it.
+ */
+export async function ownObject(reader: StoreReader, uid: UniqueIdentifier, ctx: OperationContext, archived: 'refuse' | 'allow' = 'refuse'): Promise<ManagedObjectRecord> {
   const record = await reader.get(uid, ctx.identity.name);
   if (record === undefined) throw new KmipError('ItemNotFound', `no object with Unique Identifier ${uid}`);
+  if (record.archived === true && archived === 'refuse') throw new KmipError('ObjectArchived', `object ${uid} is archived: Recover it first`);
   return record;
 }
 
@@ -67,6 +103,11 @@ export function firstUid(response: Item[]): string | undefined {
 
 export function uidItem(uid: string): Item {
   return item(Tag.UniqueIdentifier, 'TextString', uid);
+}
+
+/** A Link attribute (2.1 §4.31) of the given Link Type to another object. */
+export function linkItem(linkType: number, uid: string): Item {
+  return structure(Tag.Link, [item(Tag.LinkType, 'Enumeration', linkType), item(Tag.LinkedObjectIdentifier, 'TextString', uid)]);
 }
 
 /** KMIP 2.1 §4.32: Names are unique within the server; kmipd scopes that to the owner, since owners cannot see each other's objects. */

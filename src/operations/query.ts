@@ -7,6 +7,8 @@ import { type Item, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
 import { atLeast } from '../kmip/version.js';
+import { RNG_PARAMETERS } from './generation.js';
+import { objectTypeExistsIn } from './managed.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 
 const Q = Enum.QueryFunction;
@@ -30,7 +32,7 @@ export const query: OperationDefinition = {
     }
     if (functions.has(Q.QueryServerInformation)) out.push(...serverInformation(ctx));
     // Application Namespaces, Extension List/Map, Attestation Types: kmipd has none to list.
-    if (functions.has(Q.QueryRNGs) && atLeast(ctx.version, 1, 3)) out.push(rngParameters());
+    if (functions.has(Q.QueryRNGs) && atLeast(ctx.version, 1, 3)) out.push(RNG_PARAMETERS);
     // Profiles and Validations: kmipd claims no profile conformance and no formal validation yet.
     if (functions.has(Q.QueryCapabilities) && atLeast(ctx.version, 1, 3)) out.push(capabilities(ctx));
     if (functions.has(Q.QueryClientRegistrationMethods) && atLeast(ctx.version, 1, 3)) {
@@ -47,7 +49,7 @@ export const query: OperationDefinition = {
 /** The Object Types the registered operations handle (Create, Register, Get…), in enumeration order. */
 function supportedObjectTypes(ctx: OperationContext): number[] {
   const types = new Set<number>();
-  for (const op of ctx.operations.supported(ctx.version)) for (const t of op.objectTypes ?? []) types.add(Enum.ObjectType[t]);
+  for (const op of ctx.operations.supported(ctx.version)) for (const t of op.objectTypes ?? []) if (objectTypeExistsIn(t, ctx)) types.add(Enum.ObjectType[t]);
   return [...types].sort((a, b) => a - b);
 }
 
@@ -65,15 +67,6 @@ function serverInformation(ctx: OperationContext): Item[] {
   return [text(Tag.VendorIdentification, s.vendor), structure(Tag.ServerInformation, info)];
 }
 
-/** node:crypto draws from OpenSSL 3's default DRBG: CTR_DRBG with AES-256 (SP 800-90A). */
-function rngParameters(): Item {
-  return structure(Tag.RNGParameters, [
-    enumeration(Tag.RNGAlgorithm, Enum.RNGAlgorithm.DRBG),
-    enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-    { tag: Tag.CryptographicLength, type: 'Integer', value: 256 },
-    enumeration(Tag.DRBGAlgorithm, Enum.DRBGAlgorithm.CTR),
-  ]);
-}
 
 function capabilities(ctx: OperationContext): Item {
   return structure(Tag.CapabilityInformation, [
@@ -82,8 +75,8 @@ function capabilities(ctx: OperationContext): Item {
     { tag: Tag.AttestationCapability, type: 'Boolean', value: false },
     ...(atLeast(ctx.version, 1, 4)
       ? [
-          // Undo is refused for batches that change objects: each item commits on its own.
-          { tag: Tag.BatchUndoCapability, type: 'Boolean' as const, value: false },
+          // A batch with Undo runs in one store transaction (src/server/processor.ts).
+          { tag: Tag.BatchUndoCapability, type: 'Boolean' as const, value: true },
           { tag: Tag.BatchContinueCapability, type: 'Boolean' as const, value: true },
         ]
       : []),

@@ -40,24 +40,39 @@ interface Slot {
 /**
  * Request deadlines and idle connections are checked by one shared sweep (every SWEEP_MS) instead
  * of timers set and cleared per request and per chunk, which cost more than a small request
- * itself. A timeout therefore fires up to SWEEP_MS late.
+ * itself. The sweep also keeps a coarse clock (`now`, `tick`) so the per-request path never reads
+ * the system clock.
  */
 const SWEEP_MS = 100;
 
-/** A request being processed: aborted at its deadline or when the connection closes. */
-interface Pending {
-  controller: AbortController;
-  deadline: number;
+/**
+ * The requests a connection received within one sweep tick share one AbortController and one
+ * RequestContext: an AbortController per request costs about as much as answering a Discover
+ * Versions. Their deadline is the tick's start plus the request timeout plus one tick, so a
+ * timeout never fires early and fires at most two ticks late.
+ */
+interface Cohort {
+  readonly tick: number;
+  readonly deadline: number;
+  readonly controller: AbortController;
+  readonly context: RequestContext;
+  /** Requests of the cohort not answered yet. */
+  pending: number;
 }
+
 const sweeper = {
   connections: new Set<KmipConnection>(),
   timer: undefined as NodeJS.Timeout | undefined,
+  now: Date.now(),
+  tick: 0,
   add(connection: KmipConnection): void {
     this.connections.add(connection);
     if (this.timer) return;
+    this.now = Date.now();
     this.timer = setInterval(() => {
-      const now = Date.now();
-      for (const c of this.connections) c.sweep(now);
+      this.now = Date.now();
+      this.tick++;
+      for (const c of this.connections) c.sweep(this.now);
     }, SWEEP_MS);
     this.timer.unref();
   },
@@ -75,14 +90,16 @@ export class KmipConnection {
   readonly closed: Promise<void>;
   private readonly reader: FrameReader;
   private readonly queue: Slot[] = [];
-  private readonly requests = new Set<Pending>();
+  /** Cohorts with requests still being processed, and the one new requests join. */
+  private readonly cohorts = new Set<Cohort>();
+  private cohort: Cohort | undefined;
   /** Aborted when the socket closes; the signal of contexts that are not a request. */
   private readonly lifetime = new AbortController();
   /** open: reading requests · draining: answering what is queued, then ending · closed. */
   private state: 'open' | 'draining' | 'closed' = 'open';
   private writeBlocked = false;
   /** When the client last sent bytes or was last answered. */
-  private lastActivity = Date.now();
+  private lastActivity = sweeper.now;
   private endTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -150,18 +167,33 @@ export class KmipConnection {
     }
     const slot: Slot = { done: false, bytes: null };
     this.queue.push(slot);
-    const pending = { controller: new AbortController(), deadline: Date.now() + this.options.limits.requestTimeoutMs };
-    this.requests.add(pending);
-    void this.answer(message, slot, pending);
+    const cohort = this.currentCohort();
+    cohort.pending++;
+    void this.answer(message, slot, cohort);
   }
 
-  private async answer(message: Item, slot: Slot, pending: Pending): Promise<void> {
+  private currentCohort(): Cohort {
+    if (this.cohort?.tick === sweeper.tick) return this.cohort;
+    const controller = new AbortController();
+    const cohort: Cohort = {
+      tick: sweeper.tick,
+      deadline: sweeper.now + this.options.limits.requestTimeoutMs + SWEEP_MS,
+      controller,
+      context: this.context(controller.signal),
+      pending: 0,
+    };
+    this.cohort = cohort;
+    this.cohorts.add(cohort);
+    return cohort;
+  }
+
+  private async answer(message: Item, slot: Slot, cohort: Cohort): Promise<void> {
     try {
-      slot.bytes = encodeMessage(await this.options.processor.handle(message, this.context(pending.controller.signal)));
+      slot.bytes = encodeMessage(await this.options.processor.handle(message, cohort.context));
     } catch (err) {
       this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
     } finally {
-      this.requests.delete(pending);
+      if (--cohort.pending === 0 && cohort !== this.cohort) this.cohorts.delete(cohort);
       slot.done = true;
       this.flush();
     }
@@ -169,9 +201,10 @@ export class KmipConnection {
 
   /** Called by the shared sweep: aborts requests past their deadline, closes an idle connection. */
   sweep(now: number): void {
-    for (const pending of this.requests) {
-      if (pending.deadline <= now && !pending.controller.signal.aborted) {
-        pending.controller.abort(new DOMException('the request timed out', 'TimeoutError'));
+    for (const cohort of this.cohorts) {
+      if (cohort.pending === 0 && cohort !== this.cohort) this.cohorts.delete(cohort);
+      else if (cohort.deadline <= now && !cohort.controller.signal.aborted) {
+        cohort.controller.abort(new DOMException('the request timed out', 'TimeoutError'));
       }
     }
     // Idle: open, nothing queued or in flight, and no byte from the client for idleTimeoutMs
@@ -247,7 +280,7 @@ export class KmipConnection {
 
   /** The idle clock runs only while no response is pending: a slow request is not idleness. */
   private touch(): void {
-    this.lastActivity = Date.now();
+    this.lastActivity = sweeper.now;
   }
 
 
@@ -268,7 +301,7 @@ export class KmipConnection {
     sweeper.delete(this);
     if (this.endTimer) clearTimeout(this.endTimer);
     this.lifetime.abort(new DOMException('the connection closed', 'AbortError'));
-    for (const { controller } of this.requests) controller.abort(new DOMException('the connection closed', 'AbortError'));
+    for (const { controller } of this.cohorts) controller.abort(new DOMException('the connection closed', 'AbortError'));
     this.queue.length = 0;
     this.log.debug('connection closed');
   }

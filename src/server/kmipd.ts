@@ -10,13 +10,15 @@ import { discoverVersions } from '../operations/discover-versions.js';
 import { query } from '../operations/query.js';
 import { create } from '../operations/create.js';
 import { register } from '../operations/register.js';
+import { createKeyPair } from '../operations/create-key-pair.js';
+import { rekeyKeyPair } from '../operations/rekey-key-pair.js';
 import { get } from '../operations/get.js';
 import { activate } from '../operations/activate.js';
 import { destroy } from '../operations/destroy.js';
 import { locate } from '../operations/locate.js';
 import { getAttributes } from '../operations/get-attributes.js';
 import { openStore, type ObjectStore, type StoreConfig } from '../store/index.js';
-import { SOFTWARE_KEYSTORE_WARNING, openSoftwareKeyring } from '../keys/software.js';
+import { openKeyring } from '../keys/index.js';
 import { revoke } from '../operations/revoke.js';
 import { getAttributeList } from '../operations/get-attribute-list.js';
 import { addAttribute } from '../operations/add-attribute.js';
@@ -24,6 +26,13 @@ import { modifyAttribute } from '../operations/modify-attribute.js';
 import { deleteAttribute } from '../operations/delete-attribute.js';
 import { setAttribute } from '../operations/set-attribute.js';
 import { adjustAttribute } from '../operations/adjust-attribute.js';
+import { rekey } from '../operations/rekey.js';
+import { deriveKey } from '../operations/derive-key.js';
+import { check } from '../operations/check.js';
+import { obtainLease } from '../operations/obtain-lease.js';
+import { getUsageAllocation } from '../operations/get-usage-allocation.js';
+import { archive } from '../operations/archive.js';
+import { recover } from '../operations/recover.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -34,7 +43,9 @@ export function defaultOperations(): OperationRegistry {
     .register(discoverVersions)
     .register(query)
     .register(create)
+    .register(createKeyPair)
     .register(register)
+    .register(rekeyKeyPair)
     .register(locate)
     .register(get)
     .register(getAttributes)
@@ -46,7 +57,14 @@ export function defaultOperations(): OperationRegistry {
     .register(modifyAttribute)
     .register(deleteAttribute)
     .register(setAttribute)
-    .register(adjustAttribute);
+    .register(adjustAttribute)
+    .register(rekey)
+    .register(deriveKey)
+    .register(check)
+    .register(obtainLease)
+    .register(getUsageAllocation)
+    .register(archive)
+    .register(recover);
 }
 
 export interface StartOptions {
@@ -72,11 +90,17 @@ export function storeConfig(config: KmipdConfig): StoreConfig {
 }
 
 export async function startKmipd({ config, logger, clock, operations, ticketKeys }: StartOptions): Promise<Kmipd> {
-  const keyring = openSoftwareKeyring(config.dataDir);
-  const warnings = [SOFTWARE_KEYSTORE_WARNING];
+  // An absent HSM or a wrong PIN stops the start here, with the keyring's message.
+  const { keyring, warnings, close: closeKeyring } = await openKeyring(config, logger);
   for (const warning of warnings) logger.warn(warning);
   const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings };
-  const store = await openStore(storeConfig(config));
+  let store: ObjectStore;
+  try {
+    store = await openStore(storeConfig(config));
+  } catch (err) {
+    closeKeyring();
+    throw err;
+  }
   const processor = new Processor({
     operations: operations ?? defaultOperations(),
     server,
@@ -106,6 +130,7 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
     });
   } catch (err) {
     await store.close();
+    closeKeyring();
     throw err;
   }
   const closeServers = running.close.bind(running);
@@ -117,6 +142,7 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
         await closeServers(graceMs);
       } finally {
         await store.close();
+        closeKeyring();
       }
     },
   });

@@ -18,11 +18,11 @@ import {
   writeResponse,
 } from '../kmip/message.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
-import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, negotiate, versionString } from '../kmip/version.js';
+import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, isV2, negotiate, versionString } from '../kmip/version.js';
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
 import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
-import { type ObjectStore, StoreError } from '../store/types.js';
+import { type ObjectStore, type StoreTransaction, StoreError } from '../store/types.js';
 import type { Keyring } from '../keys/types.js';
 
 export interface ProcessorOptions {
@@ -84,14 +84,6 @@ export class Processor implements KmipProcessor {
     if (header.asynchronousMandatory) {
       return this.messageFailure({ ...echo, protocolVersion: version }, 'FeatureNotSupported', 'asynchronous processing is not supported', scv);
     }
-    // Each item commits on its own, so a batch that changes objects cannot be undone as a whole
-    // yet: refuse Undo for it up front rather than claim an undo that did not happen (Query
-    // reports Batch Undo Capability false).
-    if (header.batchErrorContinuationOption === 'Undo' && rawItems.length > 1 && rawItems.some((raw) => this.mutates(raw, version))) {
-      const message = 'Batch Error Continuation Option Undo is not supported for batches that change objects; use Stop or Continue';
-      return this.messageFailure({ ...echo, protocolVersion: version }, 'FeatureNotSupported', message, scv);
-    }
-
     const octx: OperationContext = {
       version,
       identity: ctx.identity,
@@ -104,23 +96,16 @@ export class Processor implements KmipProcessor {
       keyring: this.options.keyring ?? noKeyring,
       idPlaceholder: undefined,
     };
-    const results: ResponseBatchItem[] = [];
-    for (const raw of rawItems) {
-      const result = await this.runItem(raw, octx, ctx);
-      results.push(result);
-      if (result.resultStatus !== 'OperationFailed') continue;
-      if (header.batchErrorContinuationOption === 'Continue') continue;
-      if (header.batchErrorContinuationOption === 'Undo') {
-        // KMIP 2.1 Table 434: every earlier item is undone and answered Operation Undone. Only
-        // batches of read-only operations get here (see above), so there is nothing to roll back.
-        for (const earlier of results.slice(0, -1)) markUndone(earlier);
-      }
-      break; // Stop and Undo: later items are not processed and not answered.
-    }
+    // KMIP 2.1 §9.6 (Table 434), Undo: if an item fails, every earlier one is undone. A batch that
+    // changes objects then runs in one store transaction, which is rolled back on a failure; each
+    // item's own `transaction` and `read` join it (see batchStore).
+    const undoable = header.batchErrorContinuationOption === 'Undo' && rawItems.length > 1 && rawItems.some((raw) => this.mutates(raw, version));
+    const results = undoable
+      ? await this.runUndoable(rawItems, header, octx, ctx)
+      : await this.runItems(rawItems, header, octx, ctx);
 
-    const timeStamp = this.clock.now();
-    const answer = (items: ResponseBatchItem[]): Item => writeResponse({ protocolVersion: version, timeStamp, ...echo }, items);
-    let response = answer(results);
+    const responseHeader = { protocolVersion: version, timeStamp: this.clock.now(), ...echo };
+    let response = writeResponse(responseHeader, results);
     let bytes = tryEncode(response);
     if (bytes === undefined) {
       // A payload that cannot be encoded is a bug here, not the client's: that item becomes
@@ -131,13 +116,13 @@ export class Processor implements KmipProcessor {
         ctx.log.error({ incident, op: r.operation }, 'a response payload could not be encoded');
         results[i] = failure(r, 'GeneralFailure', `internal error; incident ${incident}`, version);
       }
-      response = answer(results);
+      response = writeResponse(responseHeader, results);
       bytes = encode(response);
     }
     if (header.maximumResponseSize !== undefined && bytes.length > header.maximumResponseSize) {
       const limit = header.maximumResponseSize;
       const tooLarge = results.map((r) => failure(r, 'ResponseTooLarge', `the response exceeds the Maximum Response Size of ${limit} bytes`, version));
-      response = answer(tooLarge);
+      response = writeResponse(responseHeader, tooLarge);
       bytes = encode(response);
       results.splice(0, results.length, ...tooLarge);
     }
@@ -146,18 +131,48 @@ export class Processor implements KmipProcessor {
     return response;
   }
 
-  private async runItem(raw: Item, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem> {
-    let operation: number | undefined;
-    let uniqueBatchItemId: Uint8Array | undefined;
-    const base = (): ResponseBatchItem => ({
-      resultStatus: 'Success',
-      ...(operation !== undefined ? { operation } : {}),
-      ...(uniqueBatchItemId !== undefined ? { uniqueBatchItemId } : {}),
-    });
+  private async runItems(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem[]> {
+    const results: ResponseBatchItem[] = [];
+    for (const raw of rawItems) {
+      const result = await this.runItem(raw, octx, ctx);
+      results.push(result);
+      if (result.resultStatus !== 'OperationFailed') continue;
+      if (header.batchErrorContinuationOption === 'Continue') continue;
+      if (header.batchErrorContinuationOption === 'Undo') {
+        for (const earlier of results.slice(0, -1)) markUndone(earlier);
+      }
+      break; // Stop and Undo: later items are not processed and not answered.
+    }
+    return results;
+  }
+
+  /** Runs the items in one transaction; a failed item rolls back the whole batch and the earlier items are answered Operation Undone. */
+  private async runUndoable(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem[]> {
+    let results: ResponseBatchItem[] = [];
+    const store = octx.store;
     try {
-      operation = peekOperation(raw);
+      await store.transaction(async (tx) => {
+        results = await this.runItems(rawItems, header, { ...octx, store: batchStore(store, tx) }, ctx);
+        if (results.some((r) => r.resultStatus === 'OperationFailed')) throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err !== ROLLBACK) {
+        // The commit itself failed: nothing persisted, so no item may be reported done.
+        const incident = randomUUID();
+        ctx.log.error({ incident, err }, 'the transaction of an Undo batch failed');
+        results = results.map((r) => (r.resultStatus === 'Success' ? failure(r, 'GeneralFailure', `internal error; incident ${incident}; nothing in this batch was applied`, octx.version) : r));
+      }
+    }
+    return results;
+  }
+
+  private async runItem(raw: Item, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem> {
+    const result: ResponseBatchItem = { resultStatus: 'Success' };
+    try {
+      const operation = peekOperation(raw);
+      if (operation !== undefined) result.operation = operation;
       const item = parseBatchItem(raw);
-      uniqueBatchItemId = item.uniqueBatchItemId;
+      if (item.uniqueBatchItemId !== undefined) result.uniqueBatchItemId = item.uniqueBatchItemId;
       if (item.criticalExtensions.length > 0) {
         throw new KmipError('FeatureNotSupported', `critical Message Extension not understood (vendor ${item.criticalExtensions.join(', ')})`);
       }
@@ -170,12 +185,17 @@ export class Processor implements KmipProcessor {
       const payload = await def.handler(item.payload, octx);
       const uid = def.placeholder?.(payload);
       if (uid !== undefined) octx.idPlaceholder = uid;
-      return { ...base(), payload };
+      result.payload = payload;
+      return result;
     } catch (err) {
-      if (err instanceof KmipError) return failure(base(), err.reason, err.message, octx.version);
+      if (err instanceof KmipError) return failure(result, err.reason, err.message, octx.version);
+      // The database's Name uniqueness (store/migrations/002), which holds across nodes: 2.1 §4.32.
+      if (err instanceof StoreError && err.code === 'NAME_TAKEN') {
+        return failure(result, isV2(octx.version) ? 'NonUniqueNameAttribute' : 'InvalidField', 'a Name given is already used by another object (KMIP 2.1 §4.32)', octx.version);
+      }
       const incident = randomUUID();
       ctx.log.error({ incident, err }, 'unexpected error while processing a batch item');
-      return failure(base(), 'GeneralFailure', `internal error; incident ${incident}`, octx.version);
+      return failure(result, 'GeneralFailure', `internal error; incident ${incident}`, octx.version);
     }
   }
 
@@ -202,23 +222,32 @@ export class Processor implements KmipProcessor {
     return `${this.correlationPrefix}-${this.counter.toString(16).toUpperCase()}`;
   }
 
+  /**
+   * One line per request. A single-item request (nearly all of them) is logged flat — op, status,
+   * reason, uid — which is cheaper to write and to query than a nested list; a batch lists its items.
+   */
   private logRequest(ctx: RequestContext, header: RequestHeader, version: ProtocolVersion, scv: string, results: ResponseBatchItem[], ms: number): void {
-    ctx.log.info(
-      {
-        scv,
-        ...(header.clientCorrelationValue !== undefined ? { ccv: header.clientCorrelationValue } : {}),
-        version: versionString(version),
-        items: results.map((r) => ({
-          op: r.operation === undefined ? undefined : (operationNames?.byValue.get(r.operation) ?? r.operation),
-          status: r.resultStatus,
-          ...(r.resultReason !== undefined ? { reason: resultReasons?.byValue.get(r.resultReason) ?? r.resultReason } : {}),
-          ...(r.payload ? uidsOf(r.payload) : {}),
-        })),
-        ms: Math.round(ms * 1000) / 1000,
-      },
-      'request',
-    );
+    const line: Record<string, unknown> = { scv };
+    if (header.clientCorrelationValue !== undefined) line.ccv = header.clientCorrelationValue;
+    line.version = versionString(version);
+    if (results.length === 1) Object.assign(line, describeItem(results[0]!));
+    else line.items = results.map(describeItem);
+    line.ms = Math.round(ms * 1000) / 1000;
+    ctx.log.info(line, 'request');
   }
+}
+
+/** What the request log says of one batch item: never its payload, only identifiers. */
+function describeItem(r: ResponseBatchItem): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    op: r.operation === undefined ? undefined : (operationNames?.byValue.get(r.operation) ?? r.operation),
+    status: r.resultStatus,
+  };
+  if (r.resultReason !== undefined) out.reason = resultReasons?.byValue.get(r.resultReason) ?? r.resultReason;
+  const uids = r.payload === undefined ? [] : uidsOf(r.payload);
+  if (uids.length === 1) out.uid = uids[0];
+  else if (uids.length > 1) out.uids = uids;
+  return out;
 }
 
 const unavailable = (what: string) => (): never => {
@@ -272,13 +301,32 @@ function tryEncode(message: Item): Buffer | undefined {
   }
 }
 
+/** Thrown inside an Undo batch's transaction to roll it back. */
+const ROLLBACK = Symbol('rollback the batch');
+
+/**
+ * The store as the items of an Undo batch see it: their transactions and reads run inside the
+ * batch's one transaction (nested transactions are not allowed), so the batch commits or rolls back
+ * as a whole, and a later item reads what an earlier one wrote.
+ */
+function batchStore(store: ObjectStore, tx: StoreTransaction): ObjectStore {
+  return {
+    client: store.client,
+    transaction: (fn) => fn(tx),
+    read: (fn) => fn(tx),
+    stats: () => store.stats(),
+    close: () => store.close(),
+  };
+}
+
 function markUndone(item: ResponseBatchItem): void {
   if (item.resultStatus !== 'Success') return;
   item.resultStatus = 'OperationUndone';
   delete item.payload;
 }
 
-function uidsOf(payload: Item[]): { uids?: string[] } {
-  const uids = payload.filter((it) => it.tag === Tag.UniqueIdentifier && it.type === 'TextString').map((it) => it.value as string);
-  return uids.length > 0 ? { uids } : {};
+function uidsOf(payload: Item[]): string[] {
+  const uids: string[] = [];
+  for (const it of payload) if (it.tag === Tag.UniqueIdentifier && it.type === 'TextString') uids.push(it.value);
+  return uids;
 }

@@ -18,6 +18,7 @@
 import { Enum } from '../kmip/registry.generated.js';
 import { encode } from '../ttlv/index.js';
 import { indexKeys, refName, textKey } from './keys.js';
+import type { StateName } from '../objects/types.js';
 import type { AttributeFilter, LocateQuery } from './types.js';
 
 export interface LocateSql {
@@ -47,7 +48,11 @@ export function locateSql(query: LocateQuery, owner: string): LocateSql {
   }
   add('o.owner = ?', [owner]);
   if (query.objectTypes) add(inList('o.object_type', query.objectTypes.length), query.objectTypes.map((t) => Enum.ObjectType[t]));
-  if (query.states) add(inList('o.state', query.states.length), query.states.map((s) => Enum.State[s]));
+  if (query.states) {
+    const states = stateCondition(query.states, query.now);
+    add(states.sql, states.params);
+  }
+  if (query.storageStatusMask !== undefined) add(storageCondition(query.storageStatusMask), []);
   const range = drivenBy ? -1 : filters.findIndex((f) => f.from !== undefined || f.to !== undefined);
   if (range >= 0) {
     const r = instanceConditions(filters.splice(range, 1)[0]!, 'r');
@@ -59,6 +64,61 @@ export function locateSql(query: LocateQuery, owner: string): LocateSql {
   }
   const from = drivenBy ? 'attributes a JOIN objects o ON o.id = a.object_id' : 'objects o';
   return { body: `FROM ${from} WHERE ${conditions.join(' AND ')}`, params, id: drivenBy ? 'a.object_id' : 'o.id', distinct: drivenBy !== undefined };
+}
+
+const S = Enum.State;
+const DESTROYED = `(${S.Destroyed}, ${S.DestroyedCompromised})`;
+
+/**
+ * The objects in one of `states` at `now`. The stored state is the one last written by an
+ * operation; Activation and Deactivation Dates take effect when reached, without any request
+ * touching the object (KMIP 2.1 §4.57 transitions 4 and 6). Rather than rewriting rows when a
+ * date passes (a background writer, and a race with every node's reads), the state at `now` is
+ * a predicate on the object's own row: the dates are mirrored into `activation_date` and
+ * `deactivation_date` on every write. So Locate by State stays an index scan on
+ * (owner, state, id) or (owner, object_type, state, id), with the date test on the same row, and
+ * Get / Get Attributes / the operations evaluate the same rule in objects/lifecycle.ts
+ * (effectiveState). Process Start and Protect Stop Dates limit use, not state (§4.57 Active).
+ */
+export function stateCondition(states: readonly StateName[], now: number | undefined): { sql: string; params: unknown[] } {
+  if (now === undefined || states.length === 0) return { sql: inList('o.state', states.length), params: states.map((s) => S[s]) };
+  const activated = 'o.activation_date <= ?';
+  const deactivated = 'o.deactivation_date <= ?';
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  for (const state of new Set(states)) {
+    switch (state) {
+      case 'PreActive':
+        parts.push(`(o.state = ${S.PreActive} AND (o.activation_date IS NULL OR o.activation_date > ?))`);
+        params.push(now);
+        break;
+      case 'Active':
+        parts.push(`((o.state = ${S.Active} OR (o.state = ${S.PreActive} AND ${activated})) AND (o.deactivation_date IS NULL OR o.deactivation_date > ?))`);
+        params.push(now, now);
+        break;
+      case 'Deactivated':
+        parts.push(`(o.state = ${S.Deactivated} OR (o.state IN (${S.PreActive}, ${S.Active}) AND ${deactivated} AND (o.state = ${S.Active} OR ${activated})))`);
+        params.push(now, now);
+        break;
+      default:
+        parts.push(`o.state = ${S[state]}`);
+    }
+  }
+  // One IN list first, so the planner sees which index entries can match at all.
+  const possible = [...new Set(states.flatMap((s) => (s === 'Active' ? ['PreActive', 'Active'] : s === 'Deactivated' ? ['PreActive', 'Active', 'Deactivated'] : [s])))];
+  return { sql: `${inList('o.state', possible.length)} AND (${parts.join(' OR ')})`, params: [...possible.map((s) => S[s as StateName]), ...params] };
+}
+
+/**
+ * KMIP 2.1 §6.1.28 Storage Status Mask: on-line (1) is neither archived nor destroyed, archival
+ * (2) archived and not destroyed, destroyed (4) a Destroyed or Destroyed Compromised object.
+ */
+function storageCondition(mask: number): string {
+  const parts: string[] = [];
+  if (mask & 1) parts.push(`(o.storage = 1 AND o.state NOT IN ${DESTROYED})`);
+  if (mask & 2) parts.push(`(o.storage = 2 AND o.state NOT IN ${DESTROYED})`);
+  if (mask & 4) parts.push(`o.state IN ${DESTROYED}`);
+  return parts.length === 0 ? '1 = 0' : `(${parts.join(' OR ')})`;
 }
 
 /** The filter to scan from: the first with an equality on the text key, else on the numeric key. */

@@ -7,12 +7,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { Enum } from '../kmip/registry.generated.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
+import { dateOf } from '../objects/items.js';
 import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
 import { decode, encode, type Item } from '../ttlv/index.js';
-import { attributeName, indexKeys } from './keys.js';
+import { attributeName, indexKeys, refName } from './keys.js';
 import { locateSql } from './locate.js';
-import { type LocateQuery, StoreError, type StoreTransaction } from './types.js';
+import { type LocateQuery, type ResealPage, StoreError, type StoreTransaction } from './types.js';
 
 /** Where a repository's statements go. */
 export interface Executor {
@@ -55,7 +56,12 @@ interface ObjectRow {
   object_type: number;
   state: number;
   sealed_value: Buffer | null;
+  storage: number;
 }
+
+/** `objects.storage`: the Storage Status Mask bit of the object (KMIP 2.1 §6.1.28). */
+export const STORAGE_ONLINE = 1;
+export const STORAGE_ARCHIVED = 2;
 
 const objectTypeNames = reverse(Enum.ObjectType);
 const stateNames = reverse(Enum.State);
@@ -102,7 +108,7 @@ export class Repository implements StoreTransaction {
   async get(uid: UniqueIdentifier, owner: string): Promise<ManagedObjectRecord | undefined> {
     const db = this.open();
     const lock = this.lockOnGet ? ' FOR UPDATE' : '';
-    const [row] = await db.all<ObjectRow>(`SELECT id, object_type, state, sealed_value FROM objects WHERE uid = ? AND owner = ?${lock}`, [uid, owner]);
+    const [row] = await db.all<ObjectRow>(`SELECT id, object_type, state, sealed_value, storage FROM objects WHERE uid = ? AND owner = ?${lock}`, [uid, owner]);
     if (!row) return undefined;
     const values = await db.all<{ value: Buffer }>('SELECT value FROM attributes WHERE object_id = ? ORDER BY position', [row.id]);
     const record: ManagedObjectRecord = {
@@ -113,6 +119,7 @@ export class Repository implements StoreTransaction {
       attributes: values.map((v) => decode(v.value)),
     };
     if (row.sealed_value !== null) record.sealedValue = row.sealed_value;
+    if (Number(row.storage) === STORAGE_ARCHIVED) record.archived = true;
     return record;
   }
 
@@ -146,12 +153,13 @@ export class Repository implements StoreTransaction {
 
   async insert(record: ManagedObjectRecord): Promise<void> {
     const object: Statement = {
-      sql: 'INSERT INTO objects (uid, owner, object_type, state, sealed_value) VALUES (?, ?, ?, ?, ?)',
-      params: [record.uid, record.owner, Enum.ObjectType[record.objectType], Enum.State[record.state], sealed(record)],
+      sql: 'INSERT INTO objects (uid, owner, object_type, state, sealed_value, activation_date, deactivation_date, storage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      params: [record.uid, record.owner, Enum.ObjectType[record.objectType], Enum.State[record.state], sealed(record), ...derivedColumns(record)],
     };
     try {
       await this.open().script([object, ...attributeInserts([[{ uid: record.uid }, record.attributes]])]);
     } catch (err) {
+      if (isNameViolation(err)) throw nameTaken(record);
       if (isUniqueViolation(err)) throw new StoreError('DUPLICATE', `an object with Unique Identifier ${record.uid} exists`);
       throw err;
     }
@@ -159,14 +167,43 @@ export class Repository implements StoreTransaction {
 
   async update(record: ManagedObjectRecord): Promise<void> {
     const db = this.open();
-    const [row] = await db.all<{ id: number | string }>('UPDATE objects SET state = ?, sealed_value = ? WHERE uid = ? AND owner = ? RETURNING id', [
-      Enum.State[record.state],
-      sealed(record),
-      record.uid,
-      record.owner,
-    ]);
+    const [row] = await db.all<{ id: number | string }>(
+      'UPDATE objects SET state = ?, sealed_value = ?, activation_date = ?, deactivation_date = ?, storage = ? WHERE uid = ? AND owner = ? RETURNING id',
+      [Enum.State[record.state], sealed(record), ...derivedColumns(record), record.uid, record.owner],
+    );
     if (!row) throw new StoreError('NOT_FOUND', `no object ${record.uid} of ${record.owner} to update`);
-    await db.script([{ sql: 'DELETE FROM attributes WHERE object_id = ?', params: [row.id] }, ...attributeInserts([[{ id: row.id }, record.attributes]])]);
+    try {
+      await db.script([
+        { sql: 'DELETE FROM attributes WHERE object_id = ?', params: [row.id] },
+        { sql: 'DELETE FROM object_names WHERE object_id = ?', params: [row.id] },
+        ...attributeInserts([[{ id: row.id }, record.attributes]]),
+      ]);
+    } catch (err) {
+      if (isNameViolation(err)) throw nameTaken(record);
+      throw err;
+    }
+  }
+
+  async resealValues(
+    cursor: number | undefined,
+    limit: number,
+    reseal: (uid: UniqueIdentifier, sealed: Uint8Array) => Promise<Uint8Array | undefined>,
+  ): Promise<ResealPage> {
+    const db = this.open();
+    const lock = this.lockOnGet ? ' FOR UPDATE' : '';
+    const rows = await db.all<{ id: number | string; uid: UniqueIdentifier; sealed_value: Buffer }>(
+      `SELECT id, uid, sealed_value FROM objects WHERE sealed_value IS NOT NULL AND id > ? ORDER BY id LIMIT ?${lock}`,
+      [cursor ?? 0, limit],
+    );
+    let replaced = 0;
+    for (const row of rows) {
+      const value = await reseal(row.uid, row.sealed_value);
+      if (value === undefined) continue;
+      await db.run('UPDATE objects SET sealed_value = ? WHERE id = ?', [Buffer.from(value.buffer, value.byteOffset, value.byteLength), row.id]);
+      replaced++;
+    }
+    const last = rows[rows.length - 1];
+    return { cursor: last === undefined ? undefined : Number(last.id), seen: rows.length, replaced };
   }
 
   async delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
@@ -185,6 +222,18 @@ function enumName<K extends string>(names: Map<number, K>, value: number, uid: s
   const name = names.get(value);
   if (name === undefined) throw new StoreError('CORRUPT', `object ${uid} has an unknown object type or state ${value} in the database`);
   return name;
+}
+
+/**
+ * The columns that mirror attributes: the Activation and Deactivation Dates, which Locate by State
+ * evaluates against its time (locate.ts stateCondition), and the storage status.
+ */
+function derivedColumns(record: ManagedObjectRecord): [number | null, number | null, number] {
+  return [dateOf(record.attributes, Tag.ActivationDate) ?? null, dateOf(record.attributes, Tag.DeactivationDate) ?? null, record.archived === true ? STORAGE_ARCHIVED : STORAGE_ONLINE];
+}
+
+function nameTaken(record: ManagedObjectRecord): StoreError {
+  return new StoreError('NAME_TAKEN', `a Name of object ${record.uid} is already another object's Name (KMIP 2.1 §4.32)`);
 }
 
 function sealed(record: ManagedObjectRecord): Buffer | null {
@@ -215,7 +264,34 @@ export function attributeInserts(objects: AttributeRows): Statement[] {
       params: params.slice(at * PARAMS_PER_ROW, (at + ROWS_PER_INSERT) * PARAMS_PER_ROW),
     });
   }
+  return [...statements, ...nameInserts(objects)];
+}
+
+const NAME_KEY = refName('Name');
+
+/**
+ * The `object_names` rows of objects whose attribute rows were just written, derived from them:
+ * (owner, NameValue text key). Its primary key is what makes a Name unique per owner, across
+ * nodes (the violation is `StoreError('NAME_TAKEN')`).
+ */
+function nameInserts(objects: AttributeRows): Statement[] {
+  const named = objects.filter(([, attributes]) => attributes.some((a) => a.tag === Tag.Name));
+  const statements: Statement[] = [];
+  for (let at = 0; at < named.length; at += ROWS_PER_INSERT) {
+    const chunk = named.slice(at, at + ROWS_PER_INSERT);
+    const ids = chunk.map(([object]) => ('id' in object ? '?' : '(SELECT id FROM objects WHERE uid = ?)')).join(', ');
+    statements.push({
+      sql: `INSERT INTO object_names (owner, name, object_id) SELECT DISTINCT o.owner, a.text_key, o.id FROM attributes a JOIN objects o ON o.id = a.object_id WHERE a.object_id IN (${ids}) AND a.name = ? AND a.text_key IS NOT NULL`,
+      params: [...chunk.map(([object]) => ('id' in object ? object.id : object.uid)), NAME_KEY],
+    });
+  }
   return statements;
+}
+
+/** A unique violation of `object_names`: SQLite names the table in its message, PostgreSQL in `table`. */
+function isNameViolation(err: unknown): boolean {
+  const e = err as { table?: unknown; message?: unknown };
+  return isUniqueViolation(err) && (e.table === 'object_names' || (typeof e.message === 'string' && e.message.includes('object_names.')));
 }
 
 /** SQLite's SQLITE_CONSTRAINT (UNIQUE / PRIMARY KEY), PostgreSQL's 23505 unique_violation. */

@@ -73,6 +73,17 @@ export interface LocateQuery {
    * whose Fresh attribute is true. `Default` (server policy): the most recently created match.
    */
   groupMember?: 'Fresh' | 'Default';
+  /**
+   * The time `states` are evaluated at, in seconds: an object whose Activation or Deactivation Date
+   * has been reached is in the state that date leads to (objects/lifecycle.ts effectiveState).
+   * Absent: the state last written.
+   */
+  now?: number;
+  /**
+   * KMIP 2.1 §6.1.28 Storage Status Mask bits: 1 on-line, 2 archived, 4 destroyed. Absent: every
+   * object (the Locate operation passes on-line only when the request gives no mask).
+   */
+  storageStatusMask?: number;
   maxItems?: number;
   offsetItems?: number;
 }
@@ -103,7 +114,10 @@ export interface StoreTransaction extends StoreReader {
    * kmipd nodes on one PostgreSQL never collide and identifiers reveal nothing about volume.
    */
   nextUid(): UniqueIdentifier;
-  /** Stores a new object; `StoreError('DUPLICATE')` if the uid exists. */
+  /**
+   * Stores a new object; `StoreError('DUPLICATE')` if the uid exists, `StoreError('NAME_TAKEN')` if
+   * one of its Name values is another object's of the same owner (also from `update`).
+   */
   insert(record: ManagedObjectRecord): Promise<void>;
   /**
    * Replaces the object's state, attributes and sealed value (absent → removed). The uid and
@@ -112,6 +126,19 @@ export interface StoreTransaction extends StoreReader {
   update(record: ManagedObjectRecord): Promise<void>;
   /** Removes the object and its attributes; false when the owner has no such object. */
   delete(uid: UniqueIdentifier, owner: string): Promise<boolean>;
+  /**
+   * Master-key rotation (src/keys/rotation.ts), across owners: the next `limit` objects holding a
+   * sealed value after row `cursor`, in row order (locked on PostgreSQL), each passed to `reseal`;
+   * a value it answers replaces the stored one. Keep pages small: this holds the write lock.
+   */
+  resealValues(cursor: number | undefined, limit: number, reseal: (uid: UniqueIdentifier, sealed: Uint8Array) => Promise<Uint8Array | undefined>): Promise<ResealPage>;
+}
+
+export interface ResealPage {
+  /** Where the next page starts; undefined when this one was empty. */
+  cursor: number | undefined;
+  seen: number;
+  replaced: number;
 }
 
 export interface StoreStats {
@@ -139,7 +166,7 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'NOT_FOUND' | 'DUPLICATE' | 'NESTED_TRANSACTION' | 'FINISHED' | 'CLOSED' | 'CORRUPT';
+export type StoreErrorCode = 'NOT_FOUND' | 'DUPLICATE' | 'NAME_TAKEN' | 'NESTED_TRANSACTION' | 'FINISHED' | 'CLOSED' | 'CORRUPT';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

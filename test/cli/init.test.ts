@@ -114,3 +114,34 @@ t.test('bad arguments exit 2 with the usage', async (t) => {
   t.equal(help.code, 0);
   t.match(help.stdout, /--force/);
 });
+
+t.test('init sets up the SoftHSM2 keyring when it is installed: a token in the data directory, its master key, the PIN in a 0600 file and not in the config', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const run = await init(['--data-dir', dir]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /Keyring: pkcs11 \(SoftHSM2, .*libsofthsm2\.so\), token 'kmipd-[0-9a-f]+'/, 'init says which keyring it chose');
+  t.match(run.stdout, /master key generation 1 generated inside the token \(AES-256, sensitive, not extractable\)/);
+  const config = loadConfig({ dataDir: dir, env: {} });
+  t.equal(config.keyring.provider, 'pkcs11');
+  t.equal(config.keyring.softhsm2Conf, join(dir, 'softhsm2', 'softhsm2.conf'), 'its own SoftHSM2 configuration, inside the data directory');
+  t.match(await readFile(config.keyring.softhsm2Conf!, 'utf8'), `directories.tokendir = ${join(dir, 'softhsm2', 'tokens')}`);
+  t.equal(config.keyring.pinFile, join(dir, 'hsm.pin'));
+  t.equal(await mode(join(dir, 'hsm.pin')), 0o600);
+  t.equal(await mode(join(dir, 'hsm-so.pin')), 0o600);
+  const pin = (await readFile(join(dir, 'hsm.pin'), 'utf8')).trim();
+  t.notMatch(await readFile(join(dir, 'kmipd.yaml'), 'utf8'), pin, 'the PIN is not in kmipd.yaml');
+  t.notOk(existsSync(join(dir, 'master.key')));
+});
+
+t.test('init --keyring software writes no token and says the master key file is for development only', async (t) => {
+  const dir = join(await tempDir(t), 'data');
+  const run = await init(['--data-dir', dir, '--keyring', 'software']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /Keyring: software: the master key is the file .*master\.key/);
+  t.match(run.stdout, /DEVELOPMENT ONLY/);
+  t.equal(loadConfig({ dataDir: dir, env: {} }).keyring.provider, 'software');
+  t.notOk(existsSync(join(dir, 'softhsm2')));
+  const bad = await init(['--data-dir', join(dir, 'x'), '--keyring', 'tpm']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--keyring must be pkcs11 or software/);
+});

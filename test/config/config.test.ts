@@ -28,6 +28,7 @@ function defaults(dataDir: string): KmipdConfig {
     tls: { cert: join(dataDir, 'server.pem'), key: join(dataDir, 'server-key.pem'), ca: join(dataDir, 'ca.pem'), identity: 'cn', minVersion: 'TLSv1.2', sessionTickets: true },
     limits: { maxMessageSize: 1048576, maxBatchItems: 64, maxConnections: 1024, idleTimeoutMs: 300000, requestTimeoutMs: 30000, handshakeTimeoutMs: 10000, maxDepth: 32 },
     store: { client: 'sqlite3', filename: join(dataDir, 'kmipd.sqlite'), connection: null, schema: null, poolSize: 10 },
+    keyring: { provider: 'software', module: null, tokenLabel: null, slot: null, pinFile: null, pinEnv: null, softhsm2Conf: null },
     log: { level: 'info', file: null },
     workers: 1,
   };
@@ -237,5 +238,5 @@ t.test('the config template parses back to the defaults', async (t) => {
   await writeFile(join(dataDir, 'kmipd.yaml'), text);
   t.same(loadConfig({ dataDir, env: {} }), defaults(dataDir));
   const parsed = YAML.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'log', 'workers']);
+  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers']);
 });

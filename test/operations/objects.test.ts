@@ -1,6 +1,6 @@
 /**
  * The managed-object operations end to end: a data directory made by `kmipd init`, the server
- * started from its config (SQLite store, software keyring), and KmipClient over real mutual TLS
+ * started from its config (SQLite store, SoftHSM2 keyring), and KmipClient over real mutual TLS
  * in KMIP 2.1 and 1.4 form.
  */
 import { randomBytes } from 'node:crypto';
@@ -110,8 +110,10 @@ t.test('2.1: Create an AES-256 key; Get returns 32 key bytes; Destroy erases a P
   t.equal(state.payload!.needStruct(Tag.Attributes).get(Tag.State, 'Enumeration'), Enum.State.Destroyed, 'the metadata stays');
 
   const query = await c.call('Query', [enumeration(Tag.QueryFunction, Enum.QueryFunction.QueryObjects), enumeration(Tag.QueryFunction, Enum.QueryFunction.QueryServerInformation)]);
-  t.same(query.payload!.values(Tag.ObjectType, 'Enumeration'), [Enum.ObjectType.SymmetricKey, Enum.ObjectType.SecretData], 'Query → Objects');
-  t.match(query.payload!.needStruct(Tag.ServerInformation).values(Tag.Description, 'TextString'), [/software keystore/]);
+  const v21Types = ['Certificate', 'SymmetricKey', 'PublicKey', 'PrivateKey', 'SplitKey', 'SecretData', 'OpaqueObject', 'PGPKey', 'CertificateRequest'] as const;
+  t.same(query.payload!.values(Tag.ObjectType, 'Enumeration'), v21Types.map((n) => Enum.ObjectType[n]), 'Query → Objects: every 2.1 object type, no Template');
+  // init chose the SoftHSM2 keyring: no development-only warning (test/keys/at-rest.test.ts checks the software one).
+  t.notMatch(query.payload!.needStruct(Tag.ServerInformation).values(Tag.Description, 'TextString').join('\n'), /software keystore/);
   await c.close();
 });
 
@@ -175,8 +177,9 @@ t.test("another client identity can neither Get nor Locate the first one's key",
   await c.close();
 });
 
-t.test('at rest: the master key file is 0600 and the database holds no plaintext key bytes', async (t) => {
-  t.equal(statSync(join(env.dir, 'master.key')).mode & 0o777, 0o600);
+t.test('at rest: no master key file, the HSM PIN file is 0600 and the database holds no plaintext key bytes', async (t) => {
+  t.notOk(existsSync(join(env.dir, 'master.key')), 'the master key is in the HSM token, not a file');
+  t.equal(statSync(join(env.dir, 'hsm.pin')).mode & 0o777, 0o600);
   const files = ['kmipd.sqlite', 'kmipd.sqlite-wal'].map((f) => join(env.dir, f)).filter((f) => existsSync(f));
   t.ok(files.length > 0, 'the SQLite file exists');
   for (const f of files) t.equal(readFileSync(f).indexOf(material), -1, `${f} does not contain the registered key`);
@@ -215,5 +218,15 @@ t.test('a tampered sealed blob makes Get fail with Cryptographic Failure, never 
   const refused = await refusal(c.call('Get', [uid(id)]));
   t.equal(refused.reason, 'CryptographicFailure');
   t.match(refused.message, /could not be unsealed/);
+  await c.close();
+});
+
+t.test('1.4: Query → Objects lists Template and not Certificate Request, which 1.x lacks', async (t) => {
+  const c = await connect(V14);
+  const query = await c.call('Query', [enumeration(Tag.QueryFunction, Enum.QueryFunction.QueryObjects)]);
+  const listed = query.payload!.values(Tag.ObjectType, 'Enumeration');
+  t.ok(listed.includes(Enum.ObjectType.Template), 'Template');
+  t.notOk(listed.includes(Enum.ObjectType.CertificateRequest), 'no Certificate Request');
+  t.ok(listed.includes(Enum.ObjectType.PrivateKey), 'Private Key');
   await c.close();
 });

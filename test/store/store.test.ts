@@ -228,8 +228,8 @@ async function suite(t: Test, open: () => Promise<TestStore>): Promise<void> {
     const { Encrypt, Decrypt, Sign } = Mask.CryptographicUsageMask;
     // Created in this order: Locate answers newest first.
     const specs: Spec[] = [
-      { name: 'db-key', initialDate: T0, extra: [usage(Encrypt | Decrypt), item(Tag.ObjectGroup, 'TextString', 'db'), item(Tag.Fresh, 'Boolean', false)] },
-      { name: 'db-key', initialDate: T0 + DAY, extra: [usage(Encrypt), item(Tag.ObjectGroup, 'TextString', 'db'), item(Tag.Fresh, 'Boolean', true)] },
+      { name: 'db-key-0', initialDate: T0, extra: [usage(Encrypt | Decrypt), item(Tag.ObjectGroup, 'TextString', 'db'), item(Tag.Fresh, 'Boolean', false)] },
+      { name: 'db-key-1', initialDate: T0 + DAY, extra: [usage(Encrypt), item(Tag.ObjectGroup, 'TextString', 'db'), item(Tag.Fresh, 'Boolean', true)] },
       { name: 'signer', objectType: 'PrivateKey', initialDate: T0 + 2 * DAY, extra: [usage(Sign)] },
       { name: 'old', state: 'Deactivated', initialDate: T0 + 3 * DAY, extra: [vendor('x', 'Department', item(Tag.AttributeValue, 'TextString', 'finance'))] },
       { name: 'cert', objectType: 'Certificate', state: 'PreActive', initialDate: T0 + 4 * DAY, extra: [vendor('x', 'Department', item(Tag.AttributeValue, 'TextString', 'hr'))] },
@@ -243,7 +243,7 @@ async function suite(t: Test, open: () => Promise<TestStore>): Promise<void> {
 
     await store.read(async (r) => {
       t.same(await r.locate({}, owner), [twice, ...[...uids].reverse()], 'all of the owner, newest first');
-      t.same(await r.locate({ attributes: [{ attribute: 'Name', text: 'db-key' }] }, owner), [db5, db1, db0], 'by NameValue text');
+      t.same(await r.locate({ attributes: [{ attribute: 'Name', text: 'db-key' }] }, owner), [db5], 'by NameValue text');
       t.same(await r.locate({ attributes: [filterFor(structure(Tag.Name, [item(Tag.NameValue, 'TextString', 'signer')]))] }, owner), [signer], 'by a Name structure with only NameValue');
       t.same(await r.locate({ attributes: [filterFor(name('signer'))] }, owner), [signer], 'by a whole Name structure (bytes)');
       t.same(await r.locate({ attributes: [{ attribute: 'Name', equals: structure(Tag.Name, [item(Tag.NameValue, 'TextString', 'signer'), item(Tag.NameType, 'Enumeration', Enum.NameType.URI)]) }] }, owner), [], 'bytes must match exactly');

@@ -1,6 +1,6 @@
 /**
  * A kmipd for end-to-end tests: a data directory made by `kmipd init`, the server started from its
- * config (SQLite store, software keyring) on 127.0.0.1:0, and clients over real mutual TLS: the
+ * config (SQLite store; the keyring init chooses: SoftHSM2 when installed) on 127.0.0.1:0, and clients over real mutual TLS: the
  * owner (`kmipctl`, from init) and a second identity issued by the same CA.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { KmipError } from '../../src/kmip/errors.js';
 import type { ProtocolVersion } from '../../src/kmip/version.js';
 import { issueCertificate } from '../../src/pki/devpki.js';
 import { startKmipd, type Kmipd } from '../../src/server/kmipd.js';
+import type { Clock } from '../../src/operations/registry.js';
 
 export interface Credentials {
   cert: Buffer | string;
@@ -32,12 +33,22 @@ export interface TestKmipd {
 export const V21: ProtocolVersion = { major: 2, minor: 1 };
 export const V14: ProtocolVersion = { major: 1, minor: 4 };
 
-export async function startTestKmipd(prefix: string, otherName: string): Promise<TestKmipd> {
+export interface TestKmipdOptions {
+  /** The server's clock (seconds), for lifecycle dates; default the system clock. */
+  clock?: Clock;
+  /** More config overrides (`store.client=pg`, …), after the test defaults. */
+  overrides?: string[];
+  /** `kmipd init --keyring`: default init's own choice (pkcs11 with SoftHSM2 when installed). */
+  keyring?: 'software' | 'pkcs11';
+}
+
+export async function startTestKmipd(prefix: string, otherName: string, options: TestKmipdOptions = {}): Promise<TestKmipd> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const silent = { stdout: { write: () => true }, stderr: { write: () => true } };
-  if ((await runInit(['--data-dir', dir], silent)) !== 0) throw new Error('kmipd init failed');
-  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', 'https.enabled=false'] });
-  const server = await startKmipd({ config, logger: pino({ level: 'silent' }) });
+  const keyringArgs = options.keyring ? ['--keyring', options.keyring] : [];
+  if ((await runInit(['--data-dir', dir, ...keyringArgs], silent)) !== 0) throw new Error('kmipd init failed');
+  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', 'https.enabled=false', ...(options.overrides ?? [])] });
+  const server = await startKmipd({ config, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const ca = readFileSync(join(dir, 'ca.pem'));
   const owner = { cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) };
   const other = await issueCertificate({ cert: ca.toString(), key: readFileSync(join(dir, 'ca-key.pem'), 'utf8') }, { commonName: otherName, eku: 'client' });

@@ -5,8 +5,12 @@
  */
 import type { Knex } from 'knex';
 import * as objects from './001_objects.js';
+import * as lifecycle from './002_lifecycle.js';
 
-const MIGRATIONS: readonly [string, Knex.Migration][] = [['001_objects', objects]];
+const MIGRATIONS: readonly [string, Knex.Migration][] = [
+  ['001_objects', objects],
+  ['002_lifecycle', lifecycle],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
   getMigrations: () => Promise.resolve([...MIGRATIONS]),

@@ -1,0 +1,361 @@
+/**
+ * Key Format Types (KMIP 2.1 §11.25, §3.1–3.12; 1.4 §9.1.3.2.3) for asymmetric and symmetric keys:
+ * reading a Key Block's Key Material into a node:crypto KeyObject, and writing a KeyObject back as
+ * Key Material in any format it can take, with the Key Compression Type for EC public keys.
+ *
+ * How kmipd holds keys it generates (what Get answers when no format is asked for), following the
+ * OASIS test cases (AKLC-M-1-21: an RSA pair is PKCS#1 on both sides):
+ *   RSA private → PKCS#1 · RSA public → PKCS#1 · EC private → PKCS#8 · EC public → X.509 (SPKI)
+ *   symmetric → Raw. A registered key is held in the format it came in.
+ *
+ * Conversions: RSA private ⇄ PKCS#1, PKCS#8, Transparent RSA Private Key (all CRT fields); RSA
+ * public ⇄ PKCS#1, X.509, Transparent RSA Public Key; EC private ⇄ PKCS#8, ECPrivateKey (SEC 1),
+ * Transparent EC Private Key (and for 1.x the Transparent ECDSA/ECDH/ECMQV variants); EC public ⇄
+ * X.509, Transparent EC Public Key (1.x: ECDSA/ECDH/ECMQV), uncompressed or X9.62 compressed;
+ * symmetric ⇄ Raw, Transparent Symmetric Key. Nothing else: Key Format Type Not Supported.
+ */
+import { ECDH, type KeyObject, createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
+import { type Item, type StructureItem, item, registry, structure } from '../ttlv/index.js';
+import { KmipError } from '../kmip/errors.js';
+import { Fields } from '../kmip/fields.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
+
+const F = Enum.KeyFormatType;
+const C = Enum.KeyCompressionType;
+
+export interface Curve {
+  /** The Recommended Curve enumeration value (2.1 §11.45). */
+  readonly recommended: number;
+  /** OpenSSL's name, as node:crypto's ECDH and `namedCurve` use it. */
+  readonly openssl: string;
+  readonly jwk: string;
+  /** The bit length of Q, which is the EC key's Cryptographic Length (2.1 §6.1.9). */
+  readonly bits: number;
+}
+
+export const CURVES: readonly Curve[] = [
+  { recommended: Enum.RecommendedCurve.P_256, openssl: 'prime256v1', jwk: 'P-256', bits: 256 },
+  { recommended: Enum.RecommendedCurve.P_384, openssl: 'secp384r1', jwk: 'P-384', bits: 384 },
+  { recommended: Enum.RecommendedCurve.P_521, openssl: 'secp521r1', jwk: 'P-521', bits: 521 },
+];
+
+const EC_ALGORITHMS: readonly number[] = [Enum.CryptographicAlgorithm.EC, Enum.CryptographicAlgorithm.ECDSA, Enum.CryptographicAlgorithm.ECDH];
+
+export function isEcAlgorithm(algorithm: number): boolean {
+  return EC_ALGORITHMS.includes(algorithm);
+}
+
+/** The held format of a key kmipd generates. */
+export function defaultFormat(key: KeyObject): number {
+  if (key.asymmetricKeyType === 'rsa') return F.PKCS_1;
+  return key.type === 'private' ? F.PKCS_8 : F.X_509;
+}
+
+const TRANSPARENT_EC_PRIVATE: readonly number[] = [F.TransparentECPrivateKey, F.TransparentECDSAPrivateKey, F.TransparentECDHPrivateKey, F.TransparentECMQVPrivateKey];
+const TRANSPARENT_EC_PUBLIC: readonly number[] = [F.TransparentECPublicKey, F.TransparentECDSAPublicKey, F.TransparentECDHPublicKey, F.TransparentECMQVPublicKey];
+const FORMAT_VALUES = registry.tagByName('KeyFormatType')?.enumeration;
+
+/** Whether a Key Format Type exists in KMIP 2.x: 2.0 dropped the Transparent ECDSA/ECDH/ECMQV variants (2.1 §11.25). */
+function inV2(format: number): boolean {
+  const name = FORMAT_VALUES?.byValue.get(format);
+  return name !== undefined && (FORMAT_VALUES?.versions.get(name) ?? []).includes('2.0');
+}
+
+export function formatTitle(format: number): string {
+  return (Object.entries(F).find(([, v]) => v === format)?.[0] ?? `0x${format.toString(16)}`).replace(/_/g, '#').replace('X#509', 'X.509');
+}
+
+function notSupported(what: string): KmipError {
+  return new KmipError('KeyFormatTypeNotSupported', what);
+}
+
+// ——— big integers and base64url (JWK) ———
+
+function toBig(b64url: string | undefined): bigint {
+  if (b64url === undefined) throw new KmipError('CryptographicFailure', 'a key parameter is missing');
+  const hex = Buffer.from(b64url, 'base64url').toString('hex');
+  return hex === '' ? 0n : BigInt(`0x${hex}`);
+}
+
+function fromBig(value: bigint, size?: number): Buffer {
+  if (value < 0n) throw new KmipError('InvalidField', 'a key parameter is negative');
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  const bytes = Buffer.from(hex, 'hex');
+  if (size === undefined || bytes.length >= size) return bytes;
+  return Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
+}
+
+const b64 = (buf: Uint8Array): string => Buffer.from(buf).toString('base64url');
+
+// ——— a little DER: enough to read a certificate's fields and re-encode an SPKI ———
+
+export interface Tlv {
+  readonly tag: number;
+  /** Offset of the content and of the next element. */
+  readonly start: number;
+  readonly end: number;
+  /** Offset of the tag byte: `der.subarray(at, end)` is the whole element. */
+  readonly at: number;
+}
+
+export function readTlv(der: Uint8Array, at: number): Tlv {
+  if (at + 2 > der.length) throw new KmipError('InvalidField', 'truncated DER');
+  const tag = der[at]!;
+  let len = der[at + 1]!;
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > der.length) throw new KmipError('InvalidField', 'bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!;
+    start += n;
+  }
+  const end = start + len;
+  if (end > der.length) throw new KmipError('InvalidField', 'truncated DER');
+  return { tag, start, end, at };
+}
+
+/** The elements inside a constructed element. */
+export function children(der: Uint8Array, parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let at = parent.start; at < parent.end; ) {
+    const t = readTlv(der, at);
+    out.push(t);
+    at = t.end;
+  }
+  return out;
+}
+
+function derElement(tag: number, content: Uint8Array): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), content]);
+}
+
+// ——— reading Key Material ———
+
+function curveByRecommended(value: number): Curve {
+  const curve = CURVES.find((c) => c.recommended === value);
+  if (curve === undefined) throw new KmipError('InvalidField', 'kmipd supports the curves P-256, P-384 and P-521');
+  return curve;
+}
+
+export function curveOf(key: KeyObject): Curve | undefined {
+  const name = key.asymmetricKeyDetails?.namedCurve;
+  return CURVES.find((c) => c.openssl === name);
+}
+
+/** The uncompressed point 04‖X‖Y of a point given compressed or uncompressed. */
+function uncompressed(curve: Curve, q: Uint8Array): Buffer {
+  try {
+    return convertPoint(curve, q, 'uncompressed');
+  } catch {
+    throw new KmipError('InvalidField', `the Q String is not a point on ${curve.jwk}`);
+  }
+}
+
+function convertPoint(curve: Curve, q: Uint8Array, format: 'uncompressed' | 'compressed'): Buffer {
+  // ECDH.convertKey validates that the point is on the curve.
+  return ECDH.convertKey(q, curve.openssl, undefined, undefined, format) as Buffer;
+}
+
+function ecPublicJwk(curve: Curve, q: Uint8Array): { kty: 'EC'; crv: string; x: string; y: string } {
+  const point = uncompressed(curve, q);
+  const size = (point.length - 1) / 2;
+  return { kty: 'EC', crv: curve.jwk, x: b64(point.subarray(1, 1 + size)), y: b64(point.subarray(1 + size)) };
+}
+
+function big(fields: Fields, tag: number): bigint {
+  return fields.need(tag, 'BigInteger');
+}
+
+/**
+ * The key a Private Key or Public Key block holds (plaintext, any supported format). Material that
+ * does not parse as its Key Format Type says is Invalid Field; the message never quotes it.
+ */
+export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fields): KeyObject {
+  const format = block.need(Tag.KeyFormatType, 'Enumeration');
+  const material = block.needStruct(Tag.KeyValue).required(Tag.KeyMaterial);
+  const priv = objectType === 'PrivateKey';
+  const title = formatTitle(format);
+  try {
+    if (material.type === 'ByteString') {
+      const der = Buffer.from(material.value);
+      if (priv && format === F.PKCS_1) return createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+      if (priv && format === F.PKCS_8) return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      if (priv && format === F.ECPrivateKey) return createPrivateKey({ key: der, format: 'der', type: 'sec1' });
+      if (!priv && format === F.PKCS_1) return createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
+      if (!priv && format === F.X_509) return createPublicKey({ key: der, format: 'der', type: 'spki' });
+    } else if (material.type === 'Structure') {
+      const m = new Fields(material);
+      if (priv && format === F.TransparentRSAPrivateKey) {
+        const jwk = { kty: 'RSA', n: big(m, Tag.Modulus), e: big(m, Tag.PublicExponent), d: big(m, Tag.PrivateExponent), p: big(m, Tag.P), q: big(m, Tag.Q), dp: big(m, Tag.PrimeExponentP), dq: big(m, Tag.PrimeExponentQ), qi: big(m, Tag.CRTCoefficient) };
+        const out: Record<string, string> = { kty: 'RSA' };
+        for (const [k, v] of Object.entries(jwk)) if (k !== 'kty') out[k] = b64(fromBig(v as bigint));
+        return createPrivateKey({ key: out, format: 'jwk' });
+      }
+      if (!priv && format === F.TransparentRSAPublicKey) {
+        return createPublicKey({ key: { kty: 'RSA', n: b64(fromBig(big(m, Tag.Modulus))), e: b64(fromBig(big(m, Tag.PublicExponent))) }, format: 'jwk' });
+      }
+      if (priv && TRANSPARENT_EC_PRIVATE.includes(format)) {
+        const curve = curveByRecommended(m.need(Tag.RecommendedCurve, 'Enumeration'));
+        const d = fromBig(big(m, Tag.D), Math.ceil(curve.bits / 8));
+        const ecdh = createECDH(curve.openssl);
+        ecdh.setPrivateKey(d);
+        return createPrivateKey({ key: { ...ecPublicJwk(curve, ecdh.getPublicKey()), d: b64(d) }, format: 'jwk' });
+      }
+      if (!priv && TRANSPARENT_EC_PUBLIC.includes(format)) {
+        const curve = curveByRecommended(m.need(Tag.RecommendedCurve, 'Enumeration'));
+        return createPublicKey({ key: ecPublicJwk(curve, m.need(Tag.QString, 'ByteString')), format: 'jwk' });
+      }
+    }
+  } catch (err) {
+    if (err instanceof KmipError && err.reason !== 'InvalidMessage') throw err;
+    throw new KmipError('InvalidField', `the Key Material of the ${objectType === 'PrivateKey' ? 'Private' : 'Public'} Key does not parse as ${title}`);
+  }
+  throw notSupported(`kmipd does not read a ${objectType === 'PrivateKey' ? 'Private' : 'Public'} Key in ${title} format`);
+}
+
+// ——— writing Key Material ———
+
+function formatsFor(key: KeyObject, v2: boolean): number[] {
+  const rsa = key.asymmetricKeyType === 'rsa';
+  const all =
+    key.type === 'private'
+      ? rsa
+        ? [F.PKCS_1, F.PKCS_8, F.TransparentRSAPrivateKey]
+        : [F.PKCS_8, F.ECPrivateKey, ...TRANSPARENT_EC_PRIVATE]
+      : rsa
+        ? [F.PKCS_1, F.X_509, F.TransparentRSAPublicKey]
+        : [F.X_509, ...TRANSPARENT_EC_PUBLIC];
+  return v2 ? all.filter(inV2) : all;
+}
+
+/** The EC public point in the wanted compression (default uncompressed, 2.1 §3.1). */
+function ecPoint(key: KeyObject, curve: Curve, compression: number | undefined): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  if (compression === undefined || compression === C.ECPublicKeyTypeUncompressed) return point;
+  if (compression === C.ECPublicKeyTypeX9_62CompressedPrime) return convertPoint(curve, point, 'compressed');
+  throw new KmipError('KeyCompressionTypeNotSupported', 'kmipd gives EC public keys uncompressed or X9.62 compressed (prime curves)');
+}
+
+/** An SPKI whose BIT STRING is the compressed point: the same AlgorithmIdentifier, re-encoded. */
+function compressedSpki(key: KeyObject, point: Buffer): Buffer {
+  const der = key.export({ format: 'der', type: 'spki' });
+  const [algorithm] = children(der, readTlv(der, 0));
+  return derElement(0x30, Buffer.concat([der.subarray(algorithm!.at, algorithm!.end), derElement(0x03, Buffer.concat([Buffer.from([0]), point]))]));
+}
+
+export interface Exported {
+  readonly material: Item;
+  /** The Key Compression Type to state in the key block, for EC public keys. */
+  readonly compression?: number;
+}
+
+/**
+ * The Key Material of `key` in `format`, and for EC public keys in `compression`. A format the key
+ * cannot take (or one the request's protocol version does not have) is Key Format Type Not Supported.
+ */
+export function exportKey(key: KeyObject, format: number, compression: number | undefined, v2: boolean): Exported {
+  const curve = curveOf(key);
+  const ec = key.asymmetricKeyType === 'ec';
+  if (!formatsFor(key, v2).includes(format) || (ec && curve === undefined)) {
+    throw notSupported(`a ${ec ? 'EC' : 'RSA'} ${key.type} key is not available as ${formatTitle(format)}`);
+  }
+  const ecPublic = ec && key.type === 'public';
+  if (compression !== undefined && !ecPublic) throw new KmipError('KeyCompressionTypeNotSupported', 'a Key Compression Type applies to EC public keys only');
+  const material = exportMaterial(key, format, curve, compression);
+  return ecPublic ? { material, compression: compression ?? C.ECPublicKeyTypeUncompressed } : { material };
+}
+
+function exportMaterial(key: KeyObject, format: number, curve: Curve | undefined, compression: number | undefined): Item {
+  const bytes = (b: Buffer): Item => item(Tag.KeyMaterial, 'ByteString', b);
+  if (key.type === 'private') {
+    if (format === F.PKCS_1) return bytes(key.export({ format: 'der', type: 'pkcs1' }));
+    if (format === F.PKCS_8) return bytes(key.export({ format: 'der', type: 'pkcs8' }));
+    if (format === F.ECPrivateKey) return bytes(key.export({ format: 'der', type: 'sec1' }));
+    const jwk = key.export({ format: 'jwk' });
+    if (format === F.TransparentRSAPrivateKey) {
+      const fields: [number, string | undefined][] = [
+        [Tag.Modulus, jwk.n], [Tag.PrivateExponent, jwk.d], [Tag.PublicExponent, jwk.e], [Tag.P, jwk.p],
+        [Tag.Q, jwk.q], [Tag.PrimeExponentP, jwk.dp], [Tag.PrimeExponentQ, jwk.dq], [Tag.CRTCoefficient, jwk.qi],
+      ];
+      return structure(Tag.KeyMaterial, fields.map(([tag, v]) => item(tag, 'BigInteger', toBig(v))));
+    }
+    // Transparent EC Private Key (2.1 §3.11; 1.4's ECDSA/ECDH/ECMQV forms alike): Recommended Curve and D.
+    return structure(Tag.KeyMaterial, [item(Tag.RecommendedCurve, 'Enumeration', curve!.recommended), item(Tag.D, 'BigInteger', toBig(jwk.d))]);
+  }
+  if (format === F.PKCS_1) return bytes(key.export({ format: 'der', type: 'pkcs1' }));
+  if (format === F.X_509) {
+    const compressed = curve !== undefined && compression !== undefined && compression !== C.ECPublicKeyTypeUncompressed;
+    return bytes(compressed ? compressedSpki(key, ecPoint(key, curve, compression)) : key.export({ format: 'der', type: 'spki' }));
+  }
+  if (format === F.TransparentRSAPublicKey) {
+    const jwk = key.export({ format: 'jwk' });
+    return structure(Tag.KeyMaterial, [item(Tag.Modulus, 'BigInteger', toBig(jwk.n)), item(Tag.PublicExponent, 'BigInteger', toBig(jwk.e))]);
+  }
+  return structure(Tag.KeyMaterial, [item(Tag.RecommendedCurve, 'Enumeration', curve!.recommended), item(Tag.QString, 'ByteString', ecPoint(key, curve!, compression))]);
+}
+
+// ——— key blocks ———
+
+/** Cryptographic Algorithm and Length of a key, from the key itself. */
+export function describeKey(key: KeyObject): { algorithm: number; length: number } {
+  if (key.asymmetricKeyType === 'rsa') return { algorithm: Enum.CryptographicAlgorithm.RSA, length: key.asymmetricKeyDetails?.modulusLength ?? 0 };
+  const curve = curveOf(key);
+  if (key.asymmetricKeyType === 'ec' && curve !== undefined) return { algorithm: Enum.CryptographicAlgorithm.EC, length: curve.bits };
+  throw new KmipError('InvalidField', 'kmipd holds RSA keys and EC keys on P-256, P-384 and P-521 only');
+}
+
+/** A plaintext key block for `key` in `format`, stating the given algorithm and length. */
+export function keyBlockOf(key: KeyObject, format: number, compression: number | undefined, algorithm: Item, length: Item, v2: boolean): StructureItem {
+  const out = exportKey(key, format, compression, v2);
+  const children: Item[] = [item(Tag.KeyFormatType, 'Enumeration', format)];
+  if (out.compression !== undefined) children.push(item(Tag.KeyCompressionType, 'Enumeration', out.compression));
+  children.push(structure(Tag.KeyValue, [out.material]), algorithm, length);
+  return structure(Tag.KeyBlock, children);
+}
+
+function blockField(block: StructureItem, tag: number): Item | undefined {
+  return block.value.find((c) => c.tag === tag);
+}
+
+/**
+ * Get's conversion (2.1 §6.1.19: "Key Format Type … determines the key format type to be
+ * returned"; Key Compression Type likewise): the object's key block in the wanted format, or as
+ * held when nothing is asked for. Symmetric keys convert Raw ⇄ Transparent Symmetric Key; other
+ * objects (Secret Data, Opaque, Split Key, PGP Key) come only as held.
+ */
+export function convertKeyBlock(objectType: string, block: StructureItem, wanted: number | undefined, compression: number | undefined, v2: boolean): StructureItem {
+  const fields = new Fields(block);
+  const held = fields.need(Tag.KeyFormatType, 'Enumeration');
+  const heldCompression = fields.get(Tag.KeyCompressionType, 'Enumeration');
+  if ((wanted === undefined || wanted === held) && (compression === undefined || compression === heldCompression)) return block;
+  const target = wanted ?? held;
+  if (objectType === 'PublicKey' || objectType === 'PrivateKey') {
+    const key = keyFromBlock(objectType, fields);
+    const algorithm = blockField(block, Tag.CryptographicAlgorithm);
+    const length = blockField(block, Tag.CryptographicLength);
+    const d = describeKey(key);
+    return keyBlockOf(key, target, compression, algorithm ?? item(Tag.CryptographicAlgorithm, 'Enumeration', d.algorithm), length ?? item(Tag.CryptographicLength, 'Integer', d.length), v2);
+  }
+  if (compression !== undefined) throw new KmipError('KeyCompressionTypeNotSupported', 'a Key Compression Type applies to EC public keys only');
+  if (objectType === 'SymmetricKey') {
+    const raw = symmetricBytes(fields, held);
+    if (raw !== undefined && (target === F.Raw || target === F.TransparentSymmetricKey)) {
+      const material = target === F.Raw ? item(Tag.KeyMaterial, 'ByteString', raw) : structure(Tag.KeyMaterial, [item(Tag.Key, 'ByteString', raw)]);
+      return structure(Tag.KeyBlock, block.value.map((c) => (c.tag === Tag.KeyFormatType ? item(Tag.KeyFormatType, 'Enumeration', target) : c.tag === Tag.KeyValue ? structure(Tag.KeyValue, [material]) : c)));
+    }
+  }
+  throw notSupported(`this ${objectType} is held as ${formatTitle(held)} and is not available as ${formatTitle(target)}`);
+}
+
+/** The bytes of a Raw or Transparent Symmetric Key block (an Opaque one is not interpreted). */
+export function symmetricBytes(block: Fields, format: number): Uint8Array | undefined {
+  const material = block.needStruct(Tag.KeyValue).required(Tag.KeyMaterial);
+  if (format === F.Raw && material.type === 'ByteString') return material.value;
+  if (format === F.TransparentSymmetricKey && material.type === 'Structure') return new Fields(material).need(Tag.Key, 'ByteString');
+  return undefined;
+}

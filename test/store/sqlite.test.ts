@@ -1,0 +1,124 @@
+/**
+ * The SQLite store's durability contract (src/store/sqlite.ts): the writer commits with
+ * synchronous=NORMAL and the store fdatasyncs the WAL itself, off the writer's path. A
+ * transaction resolves, and a read answers, only after a sync of the WAL file that started after
+ * the COMMIT has finished; a failed sync fails the transaction and every write after it. The
+ * syncs are observed by wrapping FileHandle.datasync (the store's only way to sync).
+ */
+import { randomUUID } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { Tag } from '../../src/kmip/registry.generated.js';
+import type { ManagedObjectRecord, UniqueIdentifier } from '../../src/objects/types.js';
+import { item } from '../../src/ttlv/index.js';
+import { sqliteTestStore } from '../support/store.js';
+
+interface Gate {
+  path: string;
+  release(): void;
+  fail(err: Error): void;
+}
+
+/** Wraps FileHandle.prototype.datasync: each call waits until the test releases (or fails) it. */
+async function holdSyncs(dir: string): Promise<{ gates: Gate[]; restore(): void; auto(on: boolean): void }> {
+  const probe = await open(join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const original = proto.datasync;
+  const gates: Gate[] = [];
+  let automatic = true;
+  proto.datasync = async function (this: FileHandle): Promise<void> {
+    if (automatic) return original.call(this);
+    const path = await pathOf(this);
+    await new Promise<void>((resolve, reject) => gates.push({ path, release: resolve, fail: reject }));
+    return original.call(this);
+  };
+  return { gates, restore: () => (proto.datasync = original), auto: (on) => (automatic = on) };
+}
+
+async function pathOf(handle: FileHandle): Promise<string> {
+  const { readlink } = await import('node:fs/promises');
+  return readlink(`/proc/self/fd/${handle.fd}`).catch(() => '?');
+}
+
+function record(label: string): ManagedObjectRecord {
+  return {
+    uid: randomUUID() as UniqueIdentifier,
+    owner: 'alice',
+    objectType: 'SecretData',
+    state: 'Active',
+    attributes: [item(Tag.Name, 'TextString', label)],
+  };
+}
+
+const settled = async (p: Promise<unknown>): Promise<boolean> => {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return done;
+};
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('a transaction resolves only after the WAL file is synced, and a read waits for it too', async (t) => {
+  const { store, config } = await sqliteTestStore();
+  const filename = (config as { filename: string }).filename;
+  const syncs = await holdSyncs(join(filename, '..'));
+  t.teardown(async () => {
+    syncs.restore();
+    await store.close();
+  });
+  const [journal] = (await store.read((r) => r.raw('PRAGMA journal_mode'))) as { journal_mode: string }[];
+  t.equal(journal?.journal_mode, 'wal', 'WAL journal');
+
+  syncs.auto(false);
+  const first = record('first');
+  const created = store.transaction((tx) => tx.insert(first));
+  await until('the WAL sync', () => syncs.gates.length === 1);
+  t.equal(syncs.gates[0]!.path, `${filename}-wal`, 'the store syncs the WAL file');
+  t.notOk(await settled(created), 'not resolved while the sync runs');
+  const read = store.read((r) => r.get(first.uid, 'alice'));
+  t.notOk(await settled(read), 'a read that could see the commit does not answer before the sync');
+
+  // A group committing during the sync shares the next one, which starts after the first.
+  const second = store.transaction((tx) => tx.insert(record('second')));
+  t.notOk(await settled(second), 'a later group waits as well');
+  t.equal(syncs.gates.length, 1, 'one sync at a time');
+  syncs.gates[0]!.release();
+  await created;
+  t.ok(await read, 'the read answers once the sync finished');
+  await until('the second sync', () => syncs.gates.length === 2);
+  t.notOk(await settled(second), 'the later group waits for a sync that started after its commit');
+  syncs.gates[1]!.release();
+  await second;
+  syncs.auto(true);
+  t.equal(store.stats().commits, 2);
+});
+
+t.test('a failed WAL sync fails its transaction and every write after it', async (t) => {
+  const { store, config } = await sqliteTestStore();
+  const syncs = await holdSyncs(join((config as { filename: string }).filename, '..'));
+  t.teardown(async () => {
+    syncs.restore();
+    await store.close().catch(() => undefined);
+  });
+  syncs.auto(false);
+  const created = store.transaction((tx) => tx.insert(record('lost')));
+  await until('the WAL sync', () => syncs.gates.length === 1);
+  // A group that commits while that sync runs waits for the next sync, which comes after the failure.
+  const queued = store.transaction((tx) => tx.insert(record('queued')));
+  await until('the second commit', () => store.stats().commits === 2);
+  syncs.gates[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+  await t.rejects(created, /could not sync its write-ahead log/, 'the Create is not acknowledged');
+  syncs.auto(true);
+  await t.rejects(queued, /could not sync its write-ahead log/, 'a group committed after the failure is not acknowledged either');
+  await t.rejects(store.transaction((tx) => tx.insert(record('later'))), /writes are refused until kmipd restarts/, 'later writes are refused');
+  await t.rejects(store.read((r) => r.get(randomUUID() as UniqueIdentifier, 'alice')), /could not sync/, 'reads are refused: they could show what may be lost');
+});
