@@ -82,8 +82,8 @@ export class SqliteConnection {
 
 /**
  * Parameterized statements as one script for `exec`, which takes no parameters: each `?` becomes
- * a literal that cannot break out of its place (numbers as digits, text and bytes as hex `X'…'`,
- * text cast back; never quoted text). `exec` stops at the first statement that fails.
+ * a literal that cannot break out of its place (numbers as digits, bytes as hex `X'…'`, text
+ * quoted with its quotes doubled, see textLiteral). `exec` stops at the first statement that fails.
  */
 export function toScript(statements: readonly { sql: string; params: readonly unknown[] }[]): string {
   return statements.map((s) => inline(s.sql, s.params)).join(';\n');
@@ -107,9 +107,19 @@ function literal(value: unknown): string {
     return Number.isInteger(value) ? value.toString() : value.toExponential();
   }
   if (typeof value === 'boolean') return value ? '1' : '0';
-  if (typeof value === 'string') return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;
+  if (typeof value === 'string') return textLiteral(value);
   if (value instanceof Uint8Array) return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'`;
   throw new TypeError(`no SQL literal for ${typeof value}`);
+}
+
+/**
+ * Text as a quoted SQL literal, quotes doubled: SQL has no other escapes, so nothing in the text
+ * can end the literal. sqlite3_exec reads its script as a C string, though, so text holding a NUL
+ * goes as UTF-8 hex cast back to text instead (slower to build and to parse: the rare case).
+ */
+function textLiteral(value: string): string {
+  if (value.includes('\0')) return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;
+  return `'${value.includes("'") ? value.replace(/'/g, "''") : value}'`;
 }
 
 /** A fixed set of connections handed out one caller at a time, waiters served in order. */

@@ -12,8 +12,15 @@
  * response); `reconnect` opens one connection per request, resuming the session of the slot's
  * previous connection as reconnecting clients do (latency includes the handshake). On a 2-core
  * machine this process and the server share the CPU; the cpu column shows which side saturated.
+ *
+ * Scenarios (`--scenarios`), one table each: `discover` (the --op mix on kmipd, the echo server
+ * and PyKMIP); `create-sqlite`, `create-pg`, `create-pykmip` (durable AES-256 Creates, one table);
+ * `get` (keys created first, then read); `locate-1m` (Locate by Name before and after seeding
+ * `--objects` into the running kmipd's database with seed.ts, and kmipd's memory meanwhile).
+ * Every kmipd run gets a fresh database (SQLite file or PostgreSQL schema).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -21,11 +28,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect, createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
+import createKnex from 'knex';
 import { parseResponse, writeRequest } from '../../src/kmip/message.js';
-import { Enum, Tag } from '../../src/kmip/registry.generated.js';
+import { Enum, Mask, Tag } from '../../src/kmip/registry.generated.js';
 import { type ProtocolVersion, versionString } from '../../src/kmip/version.js';
 import { createDevPki, writeDevPki } from '../../src/pki/devpki.js';
-import { FrameReader, HEADER_LENGTH, type Item, ItemType, decode, encode } from '../../src/ttlv/index.js';
+import { FrameReader, HEADER_LENGTH, type Item, ItemType, decode, encode, item, structure } from '../../src/ttlv/index.js';
 import { repoRoot } from '../support/shared.js';
 
 const HOST = '127.0.0.1';
@@ -53,19 +61,34 @@ const FALLBACK_VERSIONS: ProtocolVersion[] = [
   { major: 1, minor: 2 },
 ];
 
+const SCENARIO_NAMES = ['discover', 'create-sqlite', 'create-pg', 'create-pykmip', 'get', 'locate-1m'] as const;
+type ScenarioName = (typeof SCENARIO_NAMES)[number];
+const DEFAULT_PG = process.env.KMIPD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
 const HELP = `Usage: npm run bench:load -- [options]
 
   --connections N     concurrent clients (default 16)
   --mode M            persistent | reconnect (one TLS connection per request, session resumed)
-  --op MIX            operation mix, weighted: discover, query, discover:3,query:1 (default discover)
+  --op MIX            operation mix of the discover scenario, weighted: discover, query, create,
+                      discover:3,query:1 (default discover)
   --seconds S         measuring time per target (default 5); stops at --seconds or --requests
   --requests N        requests per target (default 10000000)
   --warmup S          warm-up time per target (default 1)
   --pipeline K        requests in flight per persistent connection (default 1)
-  --targets LIST      kmipd,echo,pykmip (default: all; unavailable ones are reported and skipped)
+  --targets LIST      targets of the discover scenario: kmipd,echo,pykmip (default: all;
+                      unavailable ones are reported and skipped)
   --protocol V        KMIP version of the requests (default 2.1); a target that refuses it is tried in ${FALLBACK_VERSIONS.map(versionString).join(', ')}
   --rsa               RSA-2048 PKI instead of ECDSA P-256
   --kmipd-set P=V     extra config override for kmipd serve, e.g. workers=2 (repeatable)
+  --scenarios LIST    ${SCENARIO_NAMES.join(',')} (default: all)
+                        discover     the --op mix on the --targets (kmipd, echo server, PyKMIP)
+                        create-*     durable Create of AES-256 keys: kmipd on SQLite, on PostgreSQL, PyKMIP
+                        get          Get of existing keys (--keys of them), kmipd and PyKMIP
+                        locate-1m    Locate by Name, on an empty store and among --objects seeded objects,
+                                     with kmipd's memory before and after seeding
+  --pg URL            PostgreSQL for create-pg, a fresh schema per run (default ${DEFAULT_PG})
+  --keys N            keys created before the get scenario (default 1000)
+  --objects N         objects seeded for locate-1m (default 1000000)
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -90,17 +113,49 @@ interface Options {
   protocol: ProtocolVersion;
   rsa: boolean;
   kmipdSet: string[];
+  scenarios: ScenarioName[];
+  pgUrl: string;
+  keys: number;
+  objects: number;
 }
 
 const QF = Enum.QueryFunction;
+const AES_256_USAGE = Mask.CryptographicUsageMask.Encrypt | Mask.CryptographicUsageMask.Decrypt;
+
+/** A request payload per operation, in the form of the protocol version it is sent in. */
 const OPERATIONS = {
-  discover: { operation: Enum.Operation.DiscoverVersions, payload: [] as Item[] },
+  discover: { operation: Enum.Operation.DiscoverVersions, payload: (): Item[] => [] },
   query: {
     operation: Enum.Operation.Query,
-    payload: [QF.QueryOperations, QF.QueryObjects, QF.QueryServerInformation].map((value): Item => ({ tag: Tag.QueryFunction, type: 'Enumeration', value })),
+    payload: (): Item[] => [QF.QueryOperations, QF.QueryObjects, QF.QueryServerInformation].map((value): Item => ({ tag: Tag.QueryFunction, type: 'Enumeration', value })),
   },
+  // Create of an AES-256 key (KMIP 2.1 §6.1.11 Attributes; 1.x §4.1 Template-Attribute).
+  create: { operation: Enum.Operation.Create, payload: createPayload },
 };
 type OperationName = keyof typeof OPERATIONS;
+
+function createPayload(version: ProtocolVersion): Item[] {
+  const attributes: [string, Item][] = [
+    ['Cryptographic Algorithm', item(Tag.CryptographicAlgorithm, 'Enumeration', Enum.CryptographicAlgorithm.AES)],
+    ['Cryptographic Length', item(Tag.CryptographicLength, 'Integer', 256)],
+    ['Cryptographic Usage Mask', item(Tag.CryptographicUsageMask, 'Integer', AES_256_USAGE)],
+  ];
+  const objectType = item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey);
+  if (version.major >= 2) return [objectType, structure(Tag.Attributes, attributes.map(([, it]) => it))];
+  const template = attributes.map(([n, it]) => structure(Tag.Attribute, [item(Tag.AttributeName, 'TextString', n), { ...it, tag: Tag.AttributeValue } as Item]));
+  return [objectType, structure(Tag.TemplateAttribute, template)];
+}
+
+function getPayload(uid: string): Item[] {
+  return [item(Tag.UniqueIdentifier, 'TextString', uid)];
+}
+
+/** Locate by Name (KMIP 2.1 §6.1.28 Attributes; 1.x §4.9 Attribute by name). */
+function locateByNamePayload(version: ProtocolVersion, nameValue: string): Item[] {
+  const name = structure(Tag.Name, [item(Tag.NameValue, 'TextString', nameValue), item(Tag.NameType, 'Enumeration', Enum.NameType.UninterpretedTextString)]);
+  if (version.major >= 2) return [structure(Tag.Attributes, [name])];
+  return [structure(Tag.Attribute, [item(Tag.AttributeName, 'TextString', 'Name'), { ...name, tag: Tag.AttributeValue }])];
+}
 
 class UsageError extends Error {}
 
@@ -119,6 +174,10 @@ function parseOptions(argv: string[]): Options | 'help' {
       protocol: { type: 'string', default: '2.1' },
       rsa: { type: 'boolean', default: false },
       'kmipd-set': { type: 'string', multiple: true, default: [] },
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      pg: { type: 'string', default: DEFAULT_PG },
+      keys: { type: 'string', default: '1000' },
+      objects: { type: 'string', default: '1000000' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -126,6 +185,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   if (v.mode !== 'persistent' && v.mode !== 'reconnect') throw new UsageError(`--mode is persistent or reconnect, not ${v.mode}`);
   const targets = v.targets.split(',').map((s) => s.trim());
   for (const t of targets) if (!TARGET_NAMES.includes(t as TargetName)) throw new UsageError(`unknown target ${t} (${TARGET_NAMES.join(', ')})`);
+  const scenarios = v.scenarios.split(',').map((s) => s.trim());
+  for (const s of scenarios) if (!SCENARIO_NAMES.includes(s as ScenarioName)) throw new UsageError(`unknown scenario ${s} (${SCENARIO_NAMES.join(', ')})`);
   const version = /^(\d+)\.(\d+)$/.exec(v.protocol);
   if (!version) throw new UsageError(`--protocol is major.minor, like 2.1, not ${v.protocol}`);
   return {
@@ -140,6 +201,10 @@ function parseOptions(argv: string[]): Options | 'help' {
     protocol: { major: Number(version[1]), minor: Number(version[2]) },
     rsa: v.rsa,
     kmipdSet: v['kmipd-set'],
+    scenarios: [...new Set(scenarios as ScenarioName[])],
+    pgUrl: v.pg,
+    keys: int('--keys', v.keys, 1, 1e6),
+    objects: int('--objects', v.objects, 1, 1e8),
   };
 }
 
@@ -210,7 +275,9 @@ async function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
 
 process.on('exit', () => {
   for (const child of children) signalGroup(child, 'SIGKILL');
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  // KMIPD_BENCH_KEEP=1 keeps the work directory (servers' logs, databases) for a look afterwards.
+  if (workDir && process.env.KMIPD_BENCH_KEEP) process.stderr.write(`kept ${workDir}\n`);
+  else if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 process.on('SIGINT', () => {
   process.stderr.write('\ninterrupted: stopping the servers\n');
@@ -318,6 +385,10 @@ function succeeded(frame: Buffer): boolean {
 
 function encodeRequest(version: ProtocolVersion, name: OperationName): Buffer {
   const { operation, payload } = OPERATIONS[name];
+  return encodeItem(version, operation, payload(version));
+}
+
+function encodeItem(version: ProtocolVersion, operation: number, payload: Item[]): Buffer {
   return encode(writeRequest({ protocolVersion: version, items: [{ operation, payload }] }));
 }
 
@@ -591,11 +662,12 @@ async function startEcho(ctx: BenchContext): Promise<Started> {
   return { port, child };
 }
 
-async function startKmipd(ctx: BenchContext): Promise<Started> {
+async function startKmipd(ctx: BenchContext, extraSets: string[] = []): Promise<Started> {
   if (ctx.kmipdMissing) throw new Unavailable(ctx.kmipdMissing);
-  const log = join(ctx.dir, 'kmipd.log');
+  // A log per start: the port is read from the first "listening" line.
+  const log = join(ctx.dir, `kmipd-${++kmipdStarts}.log`);
   const fd = openSync(log, 'a');
-  const sets = ['listen.port=0', 'https.enabled=false', 'log.level=info', ...ctx.options.kmipdSet].flatMap((s) => ['--set', s]);
+  const sets = ['listen.port=0', 'https.enabled=false', 'log.level=info', ...extraSets, ...ctx.options.kmipdSet].flatMap((s) => ['--set', s]);
   // Logs go to a file, not a pipe: reading them here would charge the client for the server's logging.
   const child = spawnChild(process.execPath, [...nodeArgs(), KMIPD_BIN, 'serve', '--data-dir', join(ctx.dir, 'data'), ...sets], ['ignore', fd, fd]);
   closeSync(fd);
@@ -615,9 +687,12 @@ async function startKmipd(ctx: BenchContext): Promise<Started> {
   return { port, child };
 }
 
+let kmipdStarts = 0;
+let pykmipStarts = 0;
+
 async function startPykmip(ctx: BenchContext): Promise<Started> {
   if (!existsSync(PYKMIP_SERVER) || !existsSync(PYTHON)) throw new Unavailable(`${PYKMIP_SERVER} is not installed (Debian: python3-pykmip)`);
-  const dir = join(ctx.dir, 'pykmip');
+  const dir = join(ctx.dir, `pykmip-${++pykmipStarts}`);
   mkdirSync(join(dir, 'policies'), { recursive: true });
   const port = await freePort();
   const conf = join(dir, 'server.conf');
@@ -668,7 +743,7 @@ function freePort(): Promise<number> {
   });
 }
 
-const STARTERS: Record<TargetName, (ctx: BenchContext) => Promise<Started>> = { kmipd: startKmipd, echo: startEcho, pykmip: startPykmip };
+const STARTERS: Record<TargetName, (ctx: BenchContext) => Promise<Started>> = { kmipd: (ctx) => startKmipd(ctx), echo: startEcho, pykmip: startPykmip };
 
 interface Negotiated {
   version: ProtocolVersion;
@@ -676,19 +751,18 @@ interface Negotiated {
   notes: string[];
 }
 
-/** The first version, from the requested one down, in which the target answers every operation of the mix. */
-async function negotiate(port: number, creds: Credentials, options: Options): Promise<Negotiated> {
-  const requested = options.protocol;
+/** The first version, from the requested one down, in which the target answers every probe request. */
+async function negotiate(port: number, creds: Credentials, requested: ProtocolVersion, probe: (version: ProtocolVersion) => Buffer[]): Promise<Negotiated> {
   const lower = FALLBACK_VERSIONS.filter((v) => v.major < requested.major || (v.major === requested.major && v.minor < requested.minor));
   const notes: string[] = [];
   for (const version of [requested, ...lower]) {
     const socket = await connectTls(port, creds);
     try {
-      for (const name of new Set(options.schedule)) {
-        const response = parseResponse(decode(await roundTrip(socket, encodeRequest(version, name))));
+      for (const request of probe(version)) {
+        const response = parseResponse(decode(await roundTrip(socket, request)));
         const item = response.items[0];
         if (item?.resultStatus !== Enum.ResultStatus.Success) {
-          throw new Error(`${name}: ${reasonName(item?.resultReason)}${item?.resultMessage ? `: ${item.resultMessage}` : ''}`);
+          throw new Error(`${operationName(item?.operation)}: ${reasonName(item?.resultReason)}${item?.resultMessage ? `: ${item.resultMessage}` : ''}`);
         }
       }
       return { version, tls: `${socket.getProtocol() ?? '?'} ${socket.getCipher().name}`, notes };
@@ -701,43 +775,234 @@ async function negotiate(port: number, creds: Credentials, options: Options): Pr
   throw new Unavailable(`no protocol version worked: ${notes.join('; ')}`);
 }
 
+function operationName(value: number | undefined): string {
+  return Object.entries(Enum.Operation).find(([, v]) => v === value)?.[0] ?? 'the request';
+}
+
+/** One row of a report: a server, started fresh, and the requests it is measured on. */
+interface RunSpec {
+  label: string;
+  start: (ctx: BenchContext) => Promise<Started>;
+  /** Requests that must succeed for a protocol version to be chosen. */
+  probe: (version: ProtocolVersion) => Buffer[];
+  /** The measured requests, cycled; may first prepare data on the target (the keys a Get reads). */
+  requests: (port: number, version: ProtocolVersion) => Promise<Buffer[]>;
+}
+
 interface TargetResult {
-  name: TargetName;
+  name: string;
   unavailable?: string;
   negotiated?: Negotiated;
   result?: RunResult;
+  /** The server's resident memory after the run, in MiB (Linux). */
+  rssMb?: number;
 }
 
-async function benchTarget(name: TargetName, ctx: BenchContext): Promise<TargetResult> {
-  const { options } = ctx;
+/** Starts a target, negotiates, warms up, measures, and stops it. */
+async function benchTarget(spec: RunSpec, ctx: BenchContext): Promise<TargetResult> {
   let started: Started | undefined;
   try {
-    process.stderr.write(`${name}: starting\n`);
-    started = await STARTERS[name](ctx);
-    const negotiated = await negotiate(started.port, ctx.creds, options);
-    for (const note of negotiated.notes) process.stderr.write(`${name}: ${note}\n`);
-    const plan: LoadPlan = {
-      port: started.port,
-      creds: ctx.creds,
-      mode: options.mode,
-      connections: options.connections,
-      pipeline: options.mode === 'persistent' ? options.pipeline : 1,
-      requests: options.schedule.map((op) => encodeRequest(negotiated.version, op)),
-    };
-    if (options.warmup > 0) {
-      process.stderr.write(`${name}: warming up ${options.warmup} s\n`);
-      await runLoad(plan, options.warmup, options.requests, undefined);
-    }
-    process.stderr.write(`${name}: measuring ${options.seconds} s (KMIP ${versionString(negotiated.version)}, ${negotiated.tls})\n`);
-    const result = await runLoad(plan, options.seconds, options.requests, started.child.pid);
-    return { name, negotiated, result };
+    process.stderr.write(`${spec.label}: starting\n`);
+    started = await spec.start(ctx);
+    return await measure(spec, ctx, started);
   } catch (err) {
-    const reason = err instanceof Unavailable ? err.message : `failed: ${(err as Error).message}`;
-    process.stderr.write(`${name}: unavailable — ${reason}\n`);
-    return { name, unavailable: reason };
+    return unavailable(spec.label, err);
   } finally {
     for (const socket of openSockets) socket.destroy();
     if (started) await stopChild(started.child);
+  }
+}
+
+function unavailable(name: string, err: unknown): TargetResult {
+  const reason = err instanceof Unavailable ? err.message : `failed: ${(err as Error).message}`;
+  process.stderr.write(`${name}: unavailable — ${reason}\n`);
+  return { name, unavailable: reason };
+}
+
+async function measure(spec: RunSpec, ctx: BenchContext, started: Started): Promise<TargetResult> {
+  const { options } = ctx;
+  const negotiated = await negotiate(started.port, ctx.creds, options.protocol, spec.probe);
+  for (const note of negotiated.notes) process.stderr.write(`${spec.label}: ${note}\n`);
+  const plan: LoadPlan = {
+    port: started.port,
+    creds: ctx.creds,
+    mode: options.mode,
+    connections: options.connections,
+    pipeline: options.mode === 'persistent' ? options.pipeline : 1,
+    requests: await spec.requests(started.port, negotiated.version),
+  };
+  if (options.warmup > 0) {
+    process.stderr.write(`${spec.label}: warming up ${options.warmup} s\n`);
+    await runLoad(plan, options.warmup, options.requests, undefined);
+  }
+  process.stderr.write(`${spec.label}: measuring ${options.seconds} s (KMIP ${versionString(negotiated.version)}, ${negotiated.tls})\n`);
+  const result = await runLoad(plan, options.seconds, options.requests, started.child.pid);
+  const rss = rssMb(started.child.pid);
+  return { name: spec.label, negotiated, result, ...(rss !== undefined ? { rssMb: rss } : {}) };
+}
+
+/** Resident memory of a process in MiB, from /proc; undefined off Linux. */
+function rssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/status`)) return undefined;
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return kb ? Number(kb[1]) / 1024 : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+const fixed = (names: OperationName[]) => (version: ProtocolVersion): Buffer[] => names.map((n) => encodeRequest(version, n));
+
+/** Each kmipd run gets a database of its own, so runs do not see each other's keys. */
+let storeRuns = 0;
+function freshSqlite(ctx: BenchContext): string[] {
+  return [`store.filename=${join(ctx.dir, `store-${++storeRuns}.sqlite`)}`];
+}
+
+/**
+ * kmipd on a fresh PostgreSQL schema (dropped when the bench exits): `--pg URL`, default the
+ * test database at 127.0.0.1:5432.
+ */
+async function startKmipdPg(ctx: BenchContext): Promise<Started> {
+  const schema = `kmipd_bench_${randomBytes(6).toString('hex')}`;
+  try {
+    await pgAdmin(ctx.options.pgUrl, `CREATE SCHEMA ${schema}`);
+  } catch (err) {
+    throw new Unavailable(`PostgreSQL at ${ctx.options.pgUrl} is unreachable (${(err as Error).message}); give --pg URL`);
+  }
+  pgSchemas.push([ctx.options.pgUrl, schema]);
+  return startKmipd(ctx, ['store.client=pg', `store.connection=${ctx.options.pgUrl}`, `store.schema=${schema}`, `store.poolSize=${ctx.options.connections}`]);
+}
+
+const pgSchemas: [url: string, schema: string][] = [];
+
+async function pgAdmin(url: string, sql: string): Promise<void> {
+  const knex = createKnex({ client: 'pg', connection: { connectionString: url, connectionTimeoutMillis: 3000 }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 4000 });
+  try {
+    await knex.raw(sql);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+async function dropPgSchemas(): Promise<void> {
+  for (const [url, schema] of pgSchemas.splice(0)) await pgAdmin(url, `DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+}
+
+/** Creates `count` AES-256 keys over a few connections; their Unique Identifiers. */
+async function createKeys(port: number, creds: Credentials, version: ProtocolVersion, count: number): Promise<string[]> {
+  const uids: string[] = [];
+  const request = encodeRequest(version, 'create');
+  const worker = async (): Promise<void> => {
+    const socket = await connectTls(port, creds);
+    try {
+      while (uids.length < count) {
+        const [answer] = parseResponse(decode(await roundTrip(socket, request))).items;
+        if (answer?.resultStatus !== Enum.ResultStatus.Success) throw new Error(`Create failed: ${reasonName(answer?.resultReason)} ${answer?.resultMessage ?? ''}`);
+        uids.push(answer.payload!.need(Tag.UniqueIdentifier, 'TextString'));
+      }
+    } finally {
+      socket.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return uids.slice(0, count);
+}
+
+function createSpecs(ctx: BenchContext): RunSpec[] {
+  const creates = async (_port: number, version: ProtocolVersion): Promise<Buffer[]> => [encodeRequest(version, 'create')];
+  const all: Record<string, RunSpec> = {
+    'create-sqlite': { label: 'kmipd-sqlite', start: (c) => startKmipd(c, freshSqlite(c)), probe: fixed(['create']), requests: creates },
+    'create-pg': { label: 'kmipd-pg', start: startKmipdPg, probe: fixed(['create']), requests: creates },
+    'create-pykmip': { label: 'pykmip', start: startPykmip, probe: fixed(['create']), requests: creates },
+  };
+  return ctx.options.scenarios.filter((s) => s in all).map((s) => all[s]!);
+}
+
+function getSpecs(ctx: BenchContext): RunSpec[] {
+  const gets = (keys: number) => async (port: number, version: ProtocolVersion): Promise<Buffer[]> => {
+    process.stderr.write(`get: creating ${keys} keys to read\n`);
+    const uids = await createKeys(port, ctx.creds, version, keys);
+    return uids.map((uid) => encodeItem(version, Enum.Operation.Get, getPayload(uid)));
+  };
+  return [
+    { label: 'kmipd-sqlite', start: (c) => startKmipd(c, freshSqlite(c)), probe: fixed(['create']), requests: gets(ctx.options.keys) },
+    // PyKMIP creates some tens of keys a second: fewer keys, read over and over.
+    { label: 'pykmip', start: startPykmip, probe: fixed(['create']), requests: gets(Math.min(ctx.options.keys, PYKMIP_KEYS)) },
+  ];
+}
+
+/**
+ * Locate by Name among `--objects` objects: kmipd measured on an empty database, then the
+ * objects are seeded into the same running server's database by `test/bench/seed.ts` in another
+ * process, and kmipd is measured again. The server's resident memory before and after shows
+ * whether it grows with the object count (it must not: objects live in the database).
+ */
+async function locateScenario(ctx: BenchContext): Promise<{ results: TargetResult[]; notes: string[] }> {
+  const { options } = ctx;
+  const store = freshSqlite(ctx);
+  const objects = options.objects;
+  const label = (n: number): string => `kmipd ${n} objects`;
+  let started: Started | undefined;
+  try {
+    process.stderr.write('locate: starting kmipd\n');
+    started = await startKmipd(ctx, store);
+    const rssStart = rssMb(started.child.pid);
+    const spec: RunSpec = {
+      label: label(0),
+      start: () => Promise.reject(new Error('already started')),
+      probe: (version) => [encodeItem(version, Enum.Operation.Locate, locateByNamePayload(version, `${SEED_PREFIX}0`))],
+      requests: (_port, version) =>
+        Promise.resolve(Array.from({ length: LOCATE_REQUESTS }, () => encodeItem(version, Enum.Operation.Locate, locateByNamePayload(version, `${SEED_PREFIX}${Math.floor(Math.random() * objects)}`)))),
+    };
+    const empty = await measure(spec, ctx, started);
+    const t0 = performance.now();
+    await seedObjects(ctx, store, objects);
+    const seedSeconds = (performance.now() - t0) / 1000;
+    const rssSeeded = rssMb(started.child.pid);
+    const full = await measure({ ...spec, label: label(objects) }, ctx, started);
+    const version = full.negotiated?.version ?? empty.negotiated?.version ?? options.protocol;
+    const found = await locateCount(started.port, ctx.creds, version, `${SEED_PREFIX}${objects - 1}`).then(
+      (n) => `found ${n} object(s) (expected 1)`,
+      (err: Error) => `got no answer (${err.message})`,
+    );
+    const mb = (n: number | undefined): string => (n === undefined ? '?' : `${n.toFixed(0)} MiB`);
+    const notes = [
+      `locate: seeded ${objects} objects in ${seedSeconds.toFixed(1)} s (test/bench/seed.ts, another process, kmipd running)`,
+      `locate: kmipd rss: at start ${mb(rssStart)}, after Locates on 0 objects ${mb(empty.rssMb)}, after seeding ${mb(rssSeeded)}, after Locates on ${objects} objects ${mb(full.rssMb)}`,
+      `locate: Locate of ${SEED_PREFIX}${objects - 1} ${found}`,
+    ];
+    return { results: [empty, full], notes };
+  } catch (err) {
+    return { results: [unavailable(label(objects), err)], notes: [] };
+  } finally {
+    for (const socket of openSockets) socket.destroy();
+    if (started) await stopChild(started.child);
+  }
+}
+
+const SEED_PREFIX = 'bench-key-';
+/** Distinct pre-encoded Locate requests, with random names, cycled by the load. */
+const LOCATE_REQUESTS = 10_000;
+const PYKMIP_KEYS = 100;
+const SEED_SCRIPT = join(repoRoot, 'test/bench/seed.ts');
+
+async function seedObjects(ctx: BenchContext, storeSets: string[], count: number): Promise<void> {
+  process.stderr.write(`locate: seeding ${count} objects\n`);
+  // Owner kmipctl: the identity of the bench's client certificate, so its Locates see them.
+  const args = ['--import', 'tsx', SEED_SCRIPT, '--data-dir', join(ctx.dir, 'data'), ...storeSets.flatMap((s) => ['--set', s]), '--count', String(count), '--owner', 'kmipctl', '--name-prefix', SEED_PREFIX];
+  const child = spawnChild(process.execPath, args, ['ignore', 'inherit', 'inherit']);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`seeding failed (exit ${code})`);
+}
+
+async function locateCount(port: number, creds: Credentials, version: ProtocolVersion, nameValue: string): Promise<number> {
+  const socket = await connectTls(port, creds);
+  try {
+    const [answer] = parseResponse(decode(await roundTrip(socket, encodeItem(version, Enum.Operation.Locate, locateByNamePayload(version, nameValue))))).items;
+    return answer?.payload?.values(Tag.UniqueIdentifier, 'TextString').length ?? 0;
+  } finally {
+    socket.destroy();
   }
 }
 
@@ -779,11 +1044,46 @@ function opsPerSecond(r: RunResult): number {
   return r.rec.ok / (r.elapsedMs / 1000);
 }
 
-function report(options: Options, results: TargetResult[]): void {
+/** One table of the report: rows measured the same way, ratios between them, and notes. */
+interface Table {
+  op: string;
+  results: TargetResult[];
+  ratios: [string, string][];
+  notes?: string[];
+}
+
+/** Scenarios in the order they run; the create-* ones share one table. */
+const SCENARIO_ORDER = ['discover', 'create', 'get', 'locate-1m'] as const;
+
+async function runScenario(scenario: (typeof SCENARIO_ORDER)[number], ctx: BenchContext): Promise<Table> {
+  const results: TargetResult[] = [];
+  switch (scenario) {
+    case 'discover': {
+      const { options } = ctx;
+      const probe = (version: ProtocolVersion): Buffer[] => [...new Set(options.schedule)].map((n) => encodeRequest(version, n));
+      const requests = (_port: number, version: ProtocolVersion): Promise<Buffer[]> => Promise.resolve(options.schedule.map((n) => encodeRequest(version, n)));
+      for (const name of options.targets) results.push(await benchTarget({ label: name, start: STARTERS[name], probe, requests }, ctx));
+      return { op: options.mixLabel, results, ratios: [['kmipd', 'echo'], ['kmipd', 'pykmip']] };
+    }
+    case 'create':
+      for (const spec of createSpecs(ctx)) results.push(await benchTarget(spec, ctx));
+      return { op: 'create AES-256 (durable)', results, ratios: [['kmipd-sqlite', 'pykmip'], ['kmipd-pg', 'pykmip'], ['kmipd-sqlite', 'kmipd-pg']] };
+    case 'get':
+      for (const spec of getSpecs(ctx)) results.push(await benchTarget(spec, ctx));
+      return { op: `get (${ctx.options.keys} existing keys, PyKMIP ${Math.min(ctx.options.keys, PYKMIP_KEYS)})`, results, ratios: [['kmipd-sqlite', 'pykmip']] };
+    case 'locate-1m': {
+      const { results: rows, notes } = await locateScenario(ctx);
+      return { op: `locate by Name among ${ctx.options.objects} objects`, results: rows, ratios: [], notes };
+    }
+  }
+}
+
+function report(options: Options, table: Table): void {
+  const { results } = table;
   const shape = `${options.mode} x${options.connections}${options.mode === 'persistent' && options.pipeline > 1 ? ` pipeline ${options.pipeline}` : ''}`;
-  const out: string[] = [];
+  const out: string[] = [''];
   out.push(
-    `kmipd load: op ${options.mixLabel}, ${shape}, up to ${options.seconds} s or ${options.requests} requests per target after ${options.warmup} s warm-up, ${options.rsa ? 'RSA-2048' : 'ECDSA P-256'} certificates`,
+    `kmipd load: op ${table.op}, ${shape}, up to ${options.seconds} s or ${options.requests} requests per target after ${options.warmup} s warm-up, ${options.rsa ? 'RSA-2048' : 'ECDSA P-256'} certificates`,
   );
   out.push(
     `note: the load generator (this process, one thread) and each server (a child process) share this ${cpus().length}-core machine; cpu% is of one core: client/server/everything else` +
@@ -820,15 +1120,16 @@ function report(options: Options, results: TargetResult[]): void {
     }
     for (const note of t.negotiated?.notes ?? []) out.push(`${t.name}: protocol ${note}`);
   }
+  for (const note of table.notes ?? []) out.push(note);
   out.push('');
-  const kmipd = results.find((t) => t.name === 'kmipd');
-  for (const other of ['echo', 'pykmip'] as const) {
-    const o = results.find((t) => t.name === other);
-    if (!kmipd || !o) continue;
-    const label = `ratio kmipd/${other} ${options.mixLabel} ${shape}`;
-    const missing = [kmipd, o].find((t) => !t.result || t.result.rec.ok === 0);
+  for (const [a, b] of table.ratios) {
+    const mine = results.find((t) => t.name === a);
+    const other = results.find((t) => t.name === b);
+    if (!mine || !other) continue;
+    const label = `ratio ${a}/${b} ${table.op} ${shape}`;
+    const missing = [mine, other].find((t) => !t.result || t.result.rec.ok === 0);
     if (missing) out.push(`${label}: n/a (${missing.name} ${missing.unavailable ? 'unavailable' : 'answered nothing'})`);
-    else out.push(`${label}: ${(opsPerSecond(kmipd.result!) / opsPerSecond(o.result!)).toFixed(2)}`);
+    else out.push(`${label}: ${(opsPerSecond(mine.result!) / opsPerSecond(other.result!)).toFixed(2)}`);
   }
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -855,9 +1156,14 @@ async function main(argv: string[]): Promise<number> {
     context: createSecureContext({ ca: readFileSync(files.ca), cert: readFileSync(files.clientCert), key: readFileSync(files.clientKey), minVersion: 'TLSv1.2' }),
   };
   const ctx: BenchContext = { dir, files, creds, options, ...(kmipdMissing ? { kmipdMissing } : {}) };
-  const results: TargetResult[] = [];
-  for (const name of options.targets) results.push(await benchTarget(name, ctx));
-  report(options, results);
+  try {
+    for (const scenario of SCENARIO_ORDER) {
+      if (!options.scenarios.some((s) => s === scenario || (scenario === 'create' && s.startsWith('create-')))) continue;
+      report(options, await runScenario(scenario, ctx));
+    }
+  } finally {
+    await dropPgSchemas();
+  }
   return 0;
 }
 

@@ -1,0 +1,264 @@
+/**
+ * Crash safety: a real `kmipd serve` child process (data directory from `kmipd init`) is killed
+ * with SIGKILL while several clients stream Creates at it, in KMIP 2.1 and 1.4 form. After a
+ * restart on the same data directory every Create the server acknowledged must be there, intact:
+ * Get returns key material of the requested length whose SHA-256 is the object's Digest
+ * attribute, Locate finds it by its Name, and the SQLite file passes `PRAGMA integrity_check`.
+ * A Create the server did not acknowledge may or may not have happened, never half.
+ * One more round runs on PostgreSQL (a fresh schema) when it is reachable.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import createKnex from 'knex';
+import sqlite3 from 'sqlite3';
+import t from 'tap';
+import { KmipClient } from '../../src/client/client.js';
+import { runInit } from '../../src/cli/init.js';
+import { Enum, Tag } from '../../src/kmip/registry.generated.js';
+import type { ProtocolVersion } from '../../src/kmip/version.js';
+import { type Item, structure } from '../../src/ttlv/index.js';
+import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { V14, V21 } from '../support/kmipd.js';
+import { repoRoot } from '../support/shared.js';
+import { pgUnavailable, pgUrl } from '../support/store.js';
+
+const KMIPD_BIN = join(repoRoot, 'bin/kmipd.js');
+const STARTUP_TIMEOUT_MS = 30_000;
+/** Clients streaming Creates, each with this many requests in flight: enough to fill commit groups. */
+const CLIENTS: { version: ProtocolVersion; bits: number }[] = [
+  { version: V21, bits: 256 },
+  { version: V21, bits: 128 },
+  { version: V14, bits: 256 },
+  { version: V14, bits: 192 },
+];
+const PIPELINE = 4;
+
+interface Acknowledged {
+  uid: string;
+  name: string;
+  bytes: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'kmipd-crash-'));
+const children = new Set<ChildProcess>();
+t.teardown(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const silent = { stdin: process.stdin, stdout: { write: () => true }, stderr: { write: () => true } };
+const ca = (): Buffer => readFileSync(join(dir, 'ca.pem'));
+const credentials = (): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) });
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+/** `kmipd serve` as a child process; resolves once its log says it listens. */
+function startServer(sets: string[] = []): Promise<Server> {
+  const args = [KMIPD_BIN, 'serve', '--data-dir', dir, '--set', 'listen.port=0', '--set', 'https.enabled=false', '--set', 'log.level=info', ...sets.flatMap((s) => ['--set', s])];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const output: string[] = [];
+    const timer = setTimeout(() => fail('did not log "listening"'), STARTUP_TIMEOUT_MS);
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`kmipd serve ${why}; its output ends:\n${output.slice(-10).join('\n')}`));
+    };
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => output.push(s));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        output.push(line);
+        if (!line.includes('"listening"')) continue;
+        const entry = JSON.parse(line) as { transport?: string; port?: number };
+        if (entry.transport === 'tls' && typeof entry.port === 'number') {
+          clearTimeout(timer);
+          resolve({ child, port: entry.port, exited });
+        }
+      }
+    });
+    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before listening`));
+  });
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await server.exited;
+  clearTimeout(timer);
+}
+
+function connect(port: number, version: ProtocolVersion = V21): Promise<KmipClient> {
+  return KmipClient.connect({ host: '127.0.0.1', port, ca: ca(), ...credentials(), version, timeoutMs: 30_000 });
+}
+
+function createPayload(version: ProtocolVersion, label: string, bits: number): Item[] {
+  const attributes = [enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES), integer(Tag.CryptographicLength, bits), integer(Tag.CryptographicUsageMask, 0x0c), name(label)];
+  const objectType = enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey);
+  if (version.major >= 2) return [objectType, structure(Tag.Attributes, attributes)];
+  // KMIP 1.4 §2.1.8: a Template-Attribute holds Attribute {Attribute Name, Attribute Value}.
+  const names = ['Cryptographic Algorithm', 'Cryptographic Length', 'Cryptographic Usage Mask', 'Name'];
+  return [objectType, structure(Tag.TemplateAttribute, attributes.map((a, i) => structure(Tag.Attribute, [text(Tag.AttributeName, names[i]!), { ...a, tag: Tag.AttributeValue } as Item])))];
+}
+
+/**
+ * Clients stream Creates (names `<prefix>-<client>-<n>`) until the server dies. `onAck` is
+ * called for each Create answered Success, before the client sends its next one.
+ */
+async function streamCreates(port: number, prefix: string, onAck: (ack: Acknowledged) => void): Promise<{ refused: string[] }> {
+  const refused: string[] = [];
+  const clients = await Promise.all(CLIENTS.map((c) => connect(port, c.version)));
+  await Promise.all(
+    CLIENTS.flatMap((spec, c) =>
+      Array.from({ length: PIPELINE }, async (_, lane) => {
+        for (let n = lane; ; n += PIPELINE) {
+          const label = `${prefix}-${c}-${n}`;
+          let answer;
+          try {
+            answer = await clients[c]!.call('Create', createPayload(spec.version, label, spec.bits));
+          } catch (err) {
+            // The connection died with the server; anything else is a real refusal.
+            if (!/closed|ECONNRESET|EPIPE|socket/i.test((err as Error).message)) refused.push(`${label}: ${(err as Error).message}`);
+            return;
+          }
+          onAck({ uid: answer.payload!.need(Tag.UniqueIdentifier, 'TextString'), name: label, bytes: spec.bits / 8 });
+        }
+      }),
+    ),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  return { refused };
+}
+
+/** Streams Creates and SIGKILLs the server once `killAfter` of them were acknowledged. */
+async function crashRound(server: Server, prefix: string, killAfter: number, acked: Acknowledged[]): Promise<{ refused: string[]; inRound: number }> {
+  let inRound = 0;
+  const stream = streamCreates(server.port, prefix, (ack) => {
+    acked.push(ack);
+    if (++inRound === killAfter) server.child.kill('SIGKILL');
+  });
+  const { refused } = await stream;
+  await server.exited;
+  return { refused, inRound };
+}
+
+/** Every acknowledged object, read back through a restarted server; the problems found. */
+async function verify(port: number, acked: readonly Acknowledged[]): Promise<string[]> {
+  const problems: string[] = [];
+  const clients = await Promise.all(Array.from({ length: 4 }, () => connect(port)));
+  let next = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < acked.length) {
+        const ack = acked[next++]!;
+        try {
+          const got = await client.call('Get', [uid(ack.uid)]);
+          const material = got.payload!.needStruct(Tag.SymmetricKey).needStruct(Tag.KeyBlock).needStruct(Tag.KeyValue).need(Tag.KeyMaterial, 'ByteString');
+          const attrs = (await client.call('GetAttributes', [uid(ack.uid), enumeration(Tag.AttributeReference, Tag.Digest), enumeration(Tag.AttributeReference, Tag.Name)])).payload!.needStruct(Tag.Attributes);
+          const digest = attrs.needStruct(Tag.Digest).need(Tag.DigestValue, 'ByteString');
+          if (material.length !== ack.bytes) problems.push(`${ack.name}: ${material.length} bytes of key, expected ${ack.bytes}`);
+          if (!Buffer.from(digest).equals(createHash('sha256').update(material).digest())) problems.push(`${ack.name}: key material does not match its Digest`);
+          if (attrs.needStruct(Tag.Name).need(Tag.NameValue, 'TextString') !== ack.name) problems.push(`${ack.name}: wrong Name`);
+        } catch (err) {
+          problems.push(`${ack.name} (${ack.uid}): ${(err as Error).message}`);
+        }
+      }
+    }),
+  );
+  // Locate by Name reads the attribute index rows: a sample of them, in 1.4 form.
+  const v14 = await connect(port, V14);
+  for (const ack of acked.filter((_, i) => i % 25 === 0)) {
+    const found = await v14.call('Locate', [structure(Tag.Attribute, [text(Tag.AttributeName, 'Name'), { ...name(ack.name), tag: Tag.AttributeValue }])]);
+    const uids = found.payload!.values(Tag.UniqueIdentifier, 'TextString');
+    if (uids.length !== 1 || uids[0] !== ack.uid) problems.push(`Locate of ${ack.name} found ${JSON.stringify(uids)}`);
+  }
+  await Promise.all([...clients, v14].map((c) => c.close()));
+  return problems;
+}
+
+/**
+ * `PRAGMA integrity_check` and `foreign_key_check` of the SQLite file, opened after the crash,
+ * and the objects with no attribute rows: half a Create, which must never be.
+ */
+function checkDatabase(filename: string): Promise<{ integrity: string[]; orphans: number; objects: number; halves: number }> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(filename, (err) => {
+      if (err) return reject(err);
+      db.all<{ integrity_check: string }>('PRAGMA integrity_check', (err1, rows) => {
+        if (err1) return reject(err1);
+        db.all('PRAGMA foreign_key_check', (err2, orphans) => {
+          if (err2) return reject(err2);
+          const counts = 'SELECT count(*) AS n, count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM attributes a WHERE a.object_id = o.id)) AS halves FROM objects o';
+          db.get<{ n: number; halves: number }>(counts, (err3, row) => {
+            if (err3) return reject(err3);
+            db.close(() => resolve({ integrity: rows.map((r) => r.integrity_check), orphans: orphans.length, objects: row!.n, halves: row!.halves }));
+          });
+        });
+      });
+    });
+  });
+}
+
+t.before(async () => {
+  if ((await runInit(['--data-dir', dir], silent)) !== 0) throw new Error('kmipd init failed');
+});
+
+// Kill points: in the first few groups, mid-stream, and after a random number of Creates.
+const KILL_POINTS = [5, 300, 150 + Math.floor(Math.random() * 500)];
+
+t.test('SQLite: after SIGKILL during a stream of Creates, every acknowledged key survives intact', async (t) => {
+  const acked: Acknowledged[] = [];
+  const filename = join(dir, 'kmipd.sqlite');
+  for (const [round, killAfter] of KILL_POINTS.entries()) {
+    const server = await startServer();
+    const { refused, inRound } = await crashRound(server, `crash${round}`, killAfter, acked);
+    t.same(refused, [], `round ${round + 1}: no Create was refused before the kill`);
+    t.ok(inRound >= killAfter, `round ${round + 1}: killed after ${killAfter} acknowledged Creates (${inRound} acknowledged in all)`);
+    t.equal(server.child.signalCode, 'SIGKILL', 'the server died of SIGKILL');
+
+    const db = await checkDatabase(filename);
+    t.same(db.integrity, ['ok'], 'PRAGMA integrity_check after the crash: ok');
+    t.equal(db.orphans, 0, 'no attribute row without its object');
+    t.equal(db.halves, 0, 'no object without its attribute rows');
+    t.ok(db.objects >= acked.length, `the database holds at least the ${acked.length} acknowledged objects (${db.objects})`);
+
+    const restarted = await startServer();
+    t.same(await verify(restarted.port, acked), [], `after restart, all ${acked.length} acknowledged keys are present with intact key material, Digest and Name`);
+    await stopServer(restarted);
+  }
+  const db = await checkDatabase(filename);
+  t.same(db.integrity, ['ok'], 'PRAGMA integrity_check after the last clean stop: ok');
+});
+
+const pgMissing = await pgUnavailable();
+t.test('PostgreSQL: after SIGKILL during a stream of Creates, every acknowledged key survives intact', { skip: pgMissing ?? false }, async (t) => {
+  const schema = `kmipd_crash_${randomBytes(6).toString('hex')}`;
+  const admin = createKnex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
+  await admin.raw(`CREATE SCHEMA ${schema}`);
+  t.teardown(async () => {
+    await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.destroy();
+  });
+  const sets = ['store.client=pg', `store.connection=${pgUrl}`, `store.schema=${schema}`];
+  const acked: Acknowledged[] = [];
+  const server = await startServer(sets);
+  const { refused, inRound } = await crashRound(server, 'pgcrash', 200, acked);
+  t.same(refused, [], 'no Create was refused before the kill');
+  t.ok(inRound >= 200, `killed after 200 acknowledged Creates (${inRound} acknowledged in all)`);
+  const restarted = await startServer(sets);
+  t.same(await verify(restarted.port, acked), [], `after restart, all ${acked.length} acknowledged keys are present with intact key material, Digest and Name`);
+  await stopServer(restarted);
+});
