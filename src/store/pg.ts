@@ -7,7 +7,7 @@
  */
 import createKnex, { type Knex } from 'knex';
 import { migrationSource } from './migrations/index.js';
-import { type Executor, nestedError, Repository, transactionScope } from './repository.js';
+import { type Executor, nestedError, Repository, inTransactionScope, insideTransaction } from './repository.js';
 import { type ObjectStore, type PgStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction } from './types.js';
 
 const DEFAULT_POOL_SIZE = 10;
@@ -72,12 +72,12 @@ class PgStore implements ObjectStore {
 
   async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError('CLOSED', 'the object store is closed');
-    if (transactionScope.getStore()) throw nestedError('transaction');
+    if (insideTransaction()) throw nestedError('transaction');
     try {
       const value = await this.knex.transaction(async (trx) => {
         const repo = new Repository(executor(trx), true);
         try {
-          return await transactionScope.run(true, () => fn(repo));
+          return await inTransactionScope(() => fn(repo));
         } finally {
           repo.finish();
         }
@@ -94,7 +94,7 @@ class PgStore implements ObjectStore {
 
   async read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError('CLOSED', 'the object store is closed');
-    if (transactionScope.getStore()) throw nestedError('read');
+    if (insideTransaction()) throw nestedError('read');
     return this.knex.transaction(
       async (trx) => {
         const repo = new Repository(executor(trx), false);

@@ -50,7 +50,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import createKnex, { type Knex } from 'knex';
 import type sqlite3 from 'sqlite3';
 import { migrationSource } from './migrations/index.js';
-import { type Executor, nestedError, Repository, type Statement, transactionScope } from './repository.js';
+import { type Executor, nestedError, Repository, type Statement, inTransactionScope, insideTransaction } from './repository.js';
 import { ConnectionPool, SqliteConnection, toScript } from './sqlite-connection.js';
 import { type ObjectStore, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction } from './types.js';
 
@@ -70,7 +70,7 @@ const WRITER_PRAGMAS = [
   .join(' ');
 const READER_PRAGMAS = ['query_only = ON', 'busy_timeout = 5000', 'cache_size = -16384'].map((p) => `PRAGMA ${p};`).join(' ');
 
-const DEFAULT_READERS = 2;
+const DEFAULT_READERS = 4;
 const DEFAULT_MAX_GROUP_SIZE = 512;
 
 interface Job {
@@ -305,7 +305,7 @@ class SqliteStore implements ObjectStore {
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('CLOSED', 'the object store is closed'));
-    if (transactionScope.getStore()) return Promise.reject(nestedError('transaction'));
+    if (insideTransaction()) return Promise.reject(nestedError('transaction'));
     if (this.sync?.failure) return Promise.reject(this.sync.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, settled: false });
@@ -315,7 +315,7 @@ class SqliteStore implements ObjectStore {
 
   async read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError('CLOSED', 'the object store is closed');
-    if (transactionScope.getStore()) throw nestedError('read');
+    if (insideTransaction()) throw nestedError('read');
     const result = await this.readers.use(async (conn) => {
       const repo = new Repository(readExecutor(this.knex, conn), false);
       await conn.exec('BEGIN');
@@ -407,7 +407,7 @@ class SqliteStore implements ObjectStore {
     const repo = new Repository(this.writer, false);
     let outcome: Outcome;
     try {
-      outcome = { ok: true, value: await transactionScope.run(true, () => job.fn(repo)) };
+      outcome = { ok: true, value: await inTransactionScope(() => job.fn(repo)) };
     } catch (error) {
       outcome = { ok: false, error };
     }
