@@ -74,14 +74,32 @@ export function parseSubjectAltName(text: string): GeneralName[] {
   return out;
 }
 
+/**
+ * Identities by certificate fingerprint and mode. Clients that reconnect for every operation
+ * present the same certificate each time; building Node's certificate object for it (every
+ * field, the public key decoded) cost more than the request itself. Bounded: the oldest entry
+ * goes first.
+ */
+const identities = new Map<string, ClientIdentity>();
+const MAX_CACHED_IDENTITIES = 4096;
+
 /** The client's identity, or `undefined` after closing a connection whose certificate names nobody. */
-export function authenticate(socket: TLSSocket, mode: IdentityMode, log: Logger): ClientIdentity | undefined {
+export function authenticate(socket: TLSSocket, mode: IdentityMode, log: () => Logger): ClientIdentity | undefined {
   try {
     if (!socket.authorized) throw new IdentityError(`the client certificate was not verified: ${String(socket.authorizationError)}`);
-    return identityFromCertificate(socket.getPeerCertificate(), mode);
+    const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+    if (fingerprint === undefined) throw new IdentityError('the client presented no certificate');
+    const key = `${mode} ${fingerprint}`;
+    let identity = identities.get(key);
+    if (identity === undefined) {
+      identity = identityFromCertificate(socket.getPeerCertificate(), mode);
+      if (identities.size >= MAX_CACHED_IDENTITIES) identities.delete(identities.keys().next().value!);
+      identities.set(key, identity);
+    }
+    return identity;
   } catch (err) {
     const reason = err instanceof IdentityError ? err.message : `unreadable client certificate: ${String(err)}`;
-    log.warn({ reason, subject: socket.getPeerCertificate()?.subject }, 'client refused');
+    log().warn({ reason, subject: socket.getPeerCertificate()?.subject }, 'client refused');
     socket.destroy();
     return undefined;
   }
@@ -100,7 +118,7 @@ export function onClient(server: TlsServer, mode: IdentityMode, log: Logger, acc
   server.on('secureConnection', (socket: TLSSocket) => {
     const conn = ++nextId;
     const peer = peerOf(socket);
-    const identity = authenticate(socket, mode, log.child({ conn, peer }));
+    const identity = authenticate(socket, mode, () => log.child({ conn, peer }));
     if (identity) accept(socket, { identity, peer, log: log.child({ conn, peer, identity: identity.name }) });
   });
 }
