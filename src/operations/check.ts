@@ -8,6 +8,7 @@
  * was refused. (kmipd answers a failed item without a payload, so the refused values are not
  * echoed as fields.)
  */
+import { type Item, item } from '../ttlv/index.js';
 import { KmipError, type ResultReasonName } from '../kmip/errors.js';
 import { Tag } from '../kmip/registry.generated.js';
 import { find } from '../objects/items.js';
@@ -31,7 +32,7 @@ export const check: OperationDefinition = {
     const record = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
     const now = ctx.clock.now();
 
-    const refusals: { reason: ResultReasonName; message: string }[] = [];
+    const refusals: { reason: ResultReasonName; message: string; field: Item }[] = [];
     const state = effectiveState(record, now);
     if (state === 'Destroyed' || state === 'DestroyedCompromised') {
       ctx.idPlaceholder = undefined;
@@ -42,6 +43,7 @@ export const check: OperationDefinition = {
       const allowed = held?.type === 'Integer' ? held.value : 0;
       if ((mask & ~allowed) !== 0) {
         refusals.push({
+          field: item(Tag.CryptographicUsageMask, 'Integer', mask),
           reason: reason(ctx, 'IncompatibleCryptographicUsageMask', 'PermissionDenied'),
           message: `Cryptographic Usage Mask 0x${mask.toString(16)} asks for 0x${(mask & ~allowed).toString(16)}, which the object's mask 0x${allowed.toString(16)} does not permit`,
         });
@@ -50,21 +52,21 @@ export const check: OperationDefinition = {
     if (units !== undefined) {
       const allowance = usageAllowance(record.attributes);
       if (allowance !== undefined && units > allowance.remaining) {
-        refusals.push({ reason: reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'), message: `Usage Limits Count ${units} exceeds the ${allowance.remaining} units that remain` });
+        refusals.push({ field: item(Tag.UsageLimitsCount, 'LongInteger', units), reason: reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'), message: `Usage Limits Count ${units} exceeds the ${allowance.remaining} units that remain` });
       }
     }
     if (lease !== undefined) {
       const noLease = whyNoLease(record, now);
       const max = maximumLease(record);
       if (noLease !== undefined || lease > max) {
-        refusals.push({ reason: 'PermissionDenied', message: noLease !== undefined ? `Lease Time: ${noLease}` : `Lease Time ${lease} s exceeds the ${max} s this server grants` });
+        refusals.push({ field: item(Tag.LeaseTime, 'Interval', lease), reason: 'PermissionDenied', message: noLease !== undefined ? `Lease Time: ${noLease}` : `Lease Time ${lease} s exceeds the ${max} s this server grants` });
       }
     }
     const first = refusals[0];
     if (first !== undefined) {
       // 2.1 §6.1.7: "the server empties the ID Placeholder and does not return the Unique Identifier".
       ctx.idPlaceholder = undefined;
-      throw new KmipError(first.reason, `Check refused: ${refusals.map((r) => r.message).join('; ')}`);
+      throw new KmipError(first.reason, `Check refused: ${refusals.map((r) => r.message).join('; ')}`, refusals.map((r) => r.field));
     }
     return [uidItem(uid)];
   },

@@ -188,7 +188,11 @@ export class Processor implements KmipProcessor {
       result.payload = payload;
       return result;
     } catch (err) {
-      if (err instanceof KmipError) return failure(result, err.reason, err.message, octx.version);
+      if (err instanceof KmipError) {
+        const failed = failure(result, err.reason, err.message, octx.version);
+        if (err.payload !== undefined) failed.payload = err.payload;
+        return failed;
+      }
       // The database's Name uniqueness (store/migrations/002), which holds across nodes: 2.1 §4.32.
       if (err instanceof StoreError && err.code === 'NAME_TAKEN') {
         return failure(result, isV2(octx.version) ? 'NonUniqueNameAttribute' : 'InvalidField', 'a Name given is already used by another object (KMIP 2.1 §4.32)', octx.version);
