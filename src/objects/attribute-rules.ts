@@ -11,6 +11,7 @@ import { Enum, Tag, type KmipVersion, type TagName, Versions } from '../kmip/reg
 import { LATEST, type ProtocolVersion, isV2, versionString } from '../kmip/version.js';
 import type { ObjectTypeName, StateName } from './types.js';
 import { type AttributeRef, child, dateItem, dateOf, positionsOf, refOf, refTitle, sameItem, sameRef, vendorAttribute, withReplaced } from './items.js';
+import { withFullUsageCount } from './server-attributes.js';
 import { effectiveState, reached, stateTitle, wrongState } from './lifecycle.js';
 
 export type Setter = 'server' | 'client' | 'either';
@@ -424,8 +425,19 @@ function finish(attrs: Item[], ref: AttributeRef, index: number, phase: Phase, v
   return { attributes: attrs, index };
 }
 
-function addInstance(obj: ObjectView, attr: Item, phase: Phase, options: EditOptions): EditResult {
+/** KMIP 2.1 §4.59: once Get Usage Allocation has lowered the Count, Usage Limits can no longer change or go. */
+function checkNoAllocation(existing: Item | undefined, action: string, phase: Phase, version: ProtocolVersion): void {
+  if (existing?.type !== 'Structure') return;
+  const total = existing.value.find((c) => c.tag === Tag.UsageLimitsTotal);
+  const count = existing.value.find((c) => c.tag === Tag.UsageLimitsCount);
+  if (total?.type === 'LongInteger' && count?.type === 'LongInteger' && count.value !== total.value) {
+    throw refuse('readOnly', phase, version, `Usage Limits cannot be ${action} once Get Usage Allocation has used some of it (KMIP 2.1 §4.59)`);
+  }
+}
+
+function addInstance(obj: ObjectView, given: Item, phase: Phase, options: EditOptions): EditResult {
   const version = options.version ?? LATEST;
+  const attr = withFullUsageCount(given);
   const rule = permit(obj.objectType, attr, 'add', phase, version);
   const ref = refOf(attr);
   const positions = positionsOf(obj.attributes, ref);
@@ -436,11 +448,13 @@ function addInstance(obj: ObjectView, attr: Item, phase: Phase, options: EditOpt
   return finish([...obj.attributes, attr], ref, positions.length, phase, version);
 }
 
-function modifyAt(obj: ObjectView, position: number, index: number, attr: Item, phase: Phase, options: EditOptions): EditResult {
+function modifyAt(obj: ObjectView, position: number, index: number, given: Item, phase: Phase, options: EditOptions): EditResult {
   const version = options.version ?? LATEST;
+  const attr = withFullUsageCount(given);
   const rule = permit(obj.objectType, attr, 'modify', phase, version);
   const ref = refOf(attr);
   checkWindow(rule, ref, obj, obj.attributes[position], options);
+  if (attr.tag === Tag.UsageLimits) checkNoAllocation(obj.attributes[position], 'changed', phase, version);
   const attrs = [...obj.attributes];
   attrs[position] = attr;
   return finish(attrs, ref, index, phase, version);
@@ -511,6 +525,7 @@ export function applyDelete(obj: ObjectView, target: DeleteTarget, options: Edit
   else if (target.index !== undefined || !isV2(version)) chosen = [select(obj, ref, positions, { index: target.index ?? 0 }, 'delete', version)];
   else if (positions.length === 0) throw refuse('notFound', 'delete', version, `the object has no ${refTitle(ref)}`);
   else chosen = positions.map((_, i) => i);
+  for (const i of chosen) if ('tag' in ref && ref.tag === Tag.UsageLimits) checkNoAllocation(obj.attributes[positions[i]!], 'deleted', 'delete', version);
   const gone = new Set(chosen.map((i) => positions[i]!));
   return {
     attributes: obj.attributes.filter((_, p) => !gone.has(p)),
@@ -592,4 +607,4 @@ export function stampLastChange(attrs: readonly Item[], now: number): Item[] {
   return withReplaced(attrs, [dateItem(Tag.LastChangeDate, now)]);
 }
 
-export { serverAttributes, initialAttributes, digest, type CreationInput, type DigestSource, type ServerAttributes } from './server-attributes.js';
+export { serverAttributes, initialAttributes, withFullUsageCount, digest, type CreationInput, type DigestSource, type ServerAttributes } from './server-attributes.js';

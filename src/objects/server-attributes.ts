@@ -121,8 +121,22 @@ export function serverAttributes(input: CreationInput): ServerAttributes {
 }
 
 /** The new object's whole attribute list: what the client asked for (less RNG requirements for a generated key) and the server's. */
+/**
+ * KMIP 2.1 §4.59 Usage Limits: the client gives the Total (and Unit); the server sets the Count to
+ * the Total and only Get Usage Allocation lowers it. So a Count from a client is replaced, and
+ * once an allocation has been made (Count below Total) the attribute can no longer change or go.
+ */
+export function withFullUsageCount(attr: Item): Item {
+  if (attr.tag !== Tag.UsageLimits || attr.type !== 'Structure') return attr;
+  const total = attr.value.find((c) => c.tag === Tag.UsageLimitsTotal);
+  if (total === undefined) return attr;
+  const rest = attr.value.filter((c) => c.tag !== Tag.UsageLimitsTotal && c.tag !== Tag.UsageLimitsCount);
+  return { ...attr, value: [total, { ...total, tag: Tag.UsageLimitsCount }, ...rest] };
+}
+
 export function initialAttributes(input: CreationInput): ServerAttributes {
   const server = serverAttributes(input);
-  const kept = input.origin === 'generated' ? input.requested.filter((a) => a.tag !== Tag.RandomNumberGenerator) : input.requested;
+  // 2.1 §4.59: a Usage Limits Count given at creation is ignored; the Count starts at the Total.
+  const kept = (input.origin === 'generated' ? input.requested.filter((a) => a.tag !== Tag.RandomNumberGenerator) : input.requested).map(withFullUsageCount);
   return { state: server.state, attributes: [...kept, ...server.attributes] };
 }

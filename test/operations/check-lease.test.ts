@@ -50,7 +50,7 @@ t.test('2.1 Check answers the Unique Identifier when the mask, count and lease a
   const ok = await c.call('Check', [uid(id), units(100n), integer(Tag.CryptographicUsageMask, U.Encrypt), item(Tag.LeaseTime, 'Interval', 3600)]);
   t.same(ok.payload!.item.value.map((i) => i.tag), [Tag.UniqueIdentifier], 'only the Unique Identifier is answered');
   t.equal(ok.payload!.need(Tag.UniqueIdentifier, 'TextString'), id);
-  t.equal(await remaining(c, id), undefined, 'Check takes no allocation');
+  t.equal(await remaining(c, id), 100n, 'Check takes no allocation: the Count is still the Total');
   await c.close();
 });
 
@@ -139,7 +139,7 @@ t.test('2.1 Get Usage Allocation takes units from the Usage Limits and refuses m
   t.equal((await refusal(c.call('GetUsageAllocation', [uid(unlimited), units(1n)]))).reason, 'AttributeNotFound', 'no Usage Limits attribute');
   const preActive = await key(c, [integer(Tag.CryptographicUsageMask, U.Encrypt), limits(5n)], false);
   t.equal((await refusal(c.call('GetUsageAllocation', [uid(preActive), units(1n)]))).reason, 'WrongKeyLifecycleState', 'before its Activation Date');
-  t.equal(await remaining(c, preActive), undefined);
+  t.equal(await remaining(c, preActive), 5n, 'nothing taken');
   const protectStopped = await key(c, [integer(Tag.CryptographicUsageMask, U.Encrypt), limits(5n), item(Tag.ProtectStopDate, 'DateTime', now() - 1)]);
   t.equal((await refusal(c.call('GetUsageAllocation', [uid(protectStopped), units(1n)]))).reason, 'WrongKeyLifecycleState', 'after its Protect Stop Date');
   t.equal((await refusal(c.call('GetUsageAllocation', [uid(id)]))).reason, 'InvalidMessage', 'no Usage Limits Count');
@@ -150,6 +150,20 @@ t.test('2.1 Get Usage Allocation takes units from the Usage Limits and refuses m
     structure(Tag.SecretData, [enumeration(Tag.SecretDataType, Enum.SecretDataType.Password), structure(Tag.KeyBlock, [enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Opaque), structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', Buffer.from('pw'))])])]),
   ]);
   t.equal((await refusal(c.call('GetUsageAllocation', [uid(secret.payload!.need(Tag.UniqueIdentifier, 'TextString')), units(1n)]))).reason, 'InvalidObjectType', 'Secret Data applies no protection');
+  await c.close();
+});
+
+t.test('2.1 §4.59 Usage Limits: the server sets the Count; after an allocation the attribute is fixed', async (t) => {
+  const c = await env.connect(V21);
+  const withCount = structure(Tag.UsageLimits, [item(Tag.UsageLimitsTotal, 'LongInteger', 10n), item(Tag.UsageLimitsCount, 'LongInteger', 3n), enumeration(Tag.UsageLimitsUnit, Enum.UsageLimitsUnit.Object)]);
+  const id = await key(c, [integer(Tag.CryptographicUsageMask, U.Encrypt), withCount]);
+  t.equal(await remaining(c, id), 10n, 'a Count given at creation is ignored: it starts at the Total');
+  await c.call('ModifyAttribute', [uid(id), structure(Tag.NewAttribute, [limits(20n)])]);
+  t.equal(await remaining(c, id), 20n, 'before any allocation the Total can be corrected, and the Count follows');
+  await c.call('GetUsageAllocation', [uid(id), units(1n)]);
+  t.equal((await refusal(c.call('ModifyAttribute', [uid(id), structure(Tag.NewAttribute, [limits(30n)])]))).reason, 'AttributeReadOnly', 'no change after an allocation');
+  t.equal((await refusal(c.call('DeleteAttribute', [uid(id), enumeration(Tag.AttributeReference, Tag.UsageLimits)]))).reason, 'AttributeReadOnly', 'no deletion after an allocation');
+  t.equal(await remaining(c, id), 19n, 'the allocation stands');
   await c.close();
 });
 
