@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { LogSink } from '../server/log-sink.js';
-import { CONFIG_FILE_NAME, ConfigError, loadConfig } from '../config/config.js';
+import { CONFIG_FILE_NAME, ConfigError, type KmipdConfig, loadConfig } from '../config/config.js';
 import { availableParallelism } from 'node:os';
 import { isClusterPrimary, runPrimary, workerTicketKeys } from '../server/cluster.js';
 import { startKmipd } from '../server/kmipd.js';
@@ -115,16 +115,8 @@ async function rotate(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const dataDir = resolve(args['data-dir'] ?? process.env.KMIPD_DATA_DIR ?? './data');
-  let config;
-  try {
-    config = loadConfig({ dataDir, ...(args.config ? { file: args.config } : {}), overrides: args.set ?? [] });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrReport(dataDir, args, io);
+  if (config === undefined) return 1;
   if (config.keyring.provider !== 'pkcs11') {
     io.stderr.write('kmipd rotate-master-key: the keyring is the software one (a master key file); rotation needs keyring.provider pkcs11\n');
     return 1;
@@ -198,16 +190,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
     const code = await runInit(['--data-dir', dataDir], io);
     if (code !== 0) return code;
   }
-  let config;
-  try {
-    config = loadConfig({ dataDir, ...(args.config ? { file: args.config } : {}), overrides: args.set ?? [] });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrReport(dataDir, args, io);
+  if (config === undefined) return 1;
   // Asynchronous, coalesced writes (see log-sink.ts): a write per request line would cost more
   // than the request itself. Flushed before exit.
   const destination = LogSink.open(config.log.file ?? 1);
@@ -255,4 +239,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exit(1);
     },
   );
+}
+
+/** The configuration, or undefined after writing why it is invalid. */
+function configOrReport(dataDir: string, args: { config?: string | undefined; set?: string[] | undefined }, io: Io): KmipdConfig | undefined {
+  try {
+    return loadConfig({ dataDir, ...(args.config ? { file: args.config } : {}), overrides: args.set ?? [] });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return undefined;
+  }
 }
