@@ -6,11 +6,13 @@
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
 import * as attributes from './attributes.js';
+import * as datakey from './datakey.js';
 import * as discover from './discover.js';
 import * as lifecycle from './lifecycle.js';
 import * as objects from './objects.js';
 import * as query from './query.js';
 import * as retrieve from './retrieve.js';
+import * as transfer from './transfer.js';
 import * as ttlv from './ttlv.js';
 
 export interface Io {
@@ -38,6 +40,8 @@ export const commands: ReadonlyMap<string, CommandModule> = new Map<string, Comm
   ['rekey-key-pair', objects.rekeyKeyPair],
   ['locate', retrieve.locate],
   ['get', retrieve.get],
+  ['export', transfer.exportCommand],
+  ['import', transfer.importCommand],
   ['get-attributes', attributes.getAttributes],
   ['get-attribute-list', attributes.getAttributeList],
   ['add-attribute', attributes.addAttribute],
@@ -53,6 +57,7 @@ export const commands: ReadonlyMap<string, CommandModule> = new Map<string, Comm
   ['check', lifecycle.check],
   ['obtain-lease', lifecycle.obtainLease],
   ['get-usage-allocation', lifecycle.getUsageAllocation],
+  ['datakey', datakey],
   ['ttlv', ttlv],
 ]);
 

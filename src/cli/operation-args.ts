@@ -361,3 +361,23 @@ export function textField(payload: readonly Item[], tag: number): string | undef
   const found = payload.find((i) => i.tag === tag);
   return found?.type === 'TextString' ? found.value : undefined;
 }
+
+/** --wrap-mode → the Cryptographic Parameters of the wrapping key (2.1 §2.1.5 Key Wrapping Specification). */
+const WRAP_MODES: Readonly<Record<string, () => Item[]>> = {
+  nist: () => [item(Tag.BlockCipherMode, 'Enumeration', enumByName('BlockCipherMode', 'NISTKeyWrap', 'mode'))],
+  kwp: () => [item(Tag.BlockCipherMode, 'Enumeration', enumByName('BlockCipherMode', 'AESKeyWrapPadding', 'mode'))],
+  oaep: () => [
+    item(Tag.PaddingMethod, 'Enumeration', enumByName('PaddingMethod', 'OAEP', 'padding')),
+    item(Tag.HashingAlgorithm, 'Enumeration', enumByName('HashingAlgorithm', 'SHA_256', 'hash')),
+    // MGF1's hash defaults to SHA-1 (2.1 §2.1.5); OAEP with SHA-256 uses it for both.
+    item(Tag.MaskGeneratorHashingAlgorithm, 'Enumeration', enumByName('HashingAlgorithm', 'SHA_256', 'hash')),
+  ],
+};
+
+/** The Cryptographic Parameters of the wrap mode given as `--OPTION` (nist, kwp, oaep); none when it is not given. */
+export function wrapModeParameters(option: string, mode: string | undefined): Item[] {
+  if (mode === undefined) return [];
+  const params = WRAP_MODES[mode];
+  if (params === undefined) throw new UsageError(`--${option} is one of ${Object.keys(WRAP_MODES).join(', ')}, not ${JSON.stringify(mode)}`);
+  return params();
+}

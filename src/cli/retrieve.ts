@@ -26,6 +26,7 @@ import {
   uidItem,
   v1Attribute,
   valueText,
+  wrapModeParameters,
 } from './operation-args.js';
 
 export const locate = command({
@@ -104,17 +105,6 @@ const TRANSPARENT: Record<string, Record<string, string>> = {
   PublicKey: { RSA: 'TransparentRSAPublicKey', DSA: 'TransparentDSAPublicKey', DH: 'TransparentDHPublicKey', EC: 'TransparentECPublicKey', ECDSA: 'TransparentECPublicKey', ECDH: 'TransparentECPublicKey' },
 };
 
-/** --wrap-mode → the Cryptographic Parameters of the wrapping key (2.1 §2.1.5 Key Wrapping Specification). */
-const WRAP_MODES: Record<string, Item[]> = {
-  nist: [item(Tag.BlockCipherMode, 'Enumeration', enumByName('BlockCipherMode', 'NISTKeyWrap', 'mode'))],
-  kwp: [item(Tag.BlockCipherMode, 'Enumeration', enumByName('BlockCipherMode', 'AESKeyWrapPadding', 'mode'))],
-  oaep: [
-    item(Tag.PaddingMethod, 'Enumeration', enumByName('PaddingMethod', 'OAEP', 'padding')),
-    item(Tag.HashingAlgorithm, 'Enumeration', enumByName('HashingAlgorithm', 'SHA_256', 'hash')),
-    // MGF1's hash defaults to SHA-1 (2.1 §2.1.5); OAEP with SHA-256 uses it for both.
-    item(Tag.MaskGeneratorHashingAlgorithm, 'Enumeration', enumByName('HashingAlgorithm', 'SHA_256', 'hash')),
-  ],
-};
 
 function wrappingSpecification(args: Args): Item[] {
   const key = stringOption(args, 'wrap-key');
@@ -127,8 +117,7 @@ function wrappingSpecification(args: Args): Item[] {
   // 2.1 §7.18: without an Encoding Option the server wraps the TTLV encoding of the Key Value.
   const encodings: Record<string, string> = { none: 'NoEncoding', ttlv: 'TTLVEncoding' };
   if (encoding !== undefined && encodings[encoding] === undefined) throw new UsageError(`--wrap-encoding is none or ttlv, not ${JSON.stringify(encoding)}`);
-  const params = mode === undefined ? [] : WRAP_MODES[mode];
-  if (params === undefined) throw new UsageError(`--wrap-mode is one of ${Object.keys(WRAP_MODES).join(', ')}, not ${JSON.stringify(mode)}`);
+  const params = wrapModeParameters('wrap-mode', mode);
   return [
     structure(Tag.KeyWrappingSpecification, [
       item(Tag.WrappingMethod, 'Enumeration', enumByName('WrappingMethod', 'Encrypt', 'wrapping method')),

@@ -21,7 +21,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KmipError } from '../kmip/errors.js';
 import { type Handle, type Module, P, describe, failureOf, loadModule, paddedLabel, trimLabel } from './pkcs11-module.js';
-import { type Keyring, KeyringError } from './types.js';
+import { Pkcs11ResidentKeys } from './resident.js';
+import { type Keyring, KeyringError, type ResidentKeys } from './types.js';
 
 export const MASTER_KEY_LABEL_PREFIX = 'kmipd-master-';
 const VERSION = 0x02;
@@ -60,6 +61,8 @@ interface CurrentDek {
 
 export class Pkcs11Keyring implements Keyring {
   readonly kind = 'pkcs11' as const;
+  /** Managed keys generated inside the token (src/keys/resident.ts), on this keyring's session. */
+  readonly resident: ResidentKeys = new Pkcs11ResidentKeys((what, call) => this.hsm(what, call));
   private session: Handle | undefined;
   private readonly masters = new Map<number, Handle>();
   private current: CurrentDek | undefined;
@@ -197,7 +200,8 @@ export class Pkcs11Keyring implements Keyring {
   /** Looks on the token for master keys; a newer one than ours becomes current. */
   async refresh(): Promise<void> {
     if (this.closed) return;
-    await this.hsm('look for master keys', (_m, session) => this.findMasters(session));
+    // Only the next generations, by label: a full scan would read every resident key on the token each second.
+    await this.hsm('look for master keys', (_m, session) => this.findNewerMasters(session));
     const newest = this.newestGeneration();
     if (newest > this.generation) await this.useGeneration(newest);
   }
@@ -342,6 +346,25 @@ export class Pkcs11Keyring implements Keyring {
       const text = Buffer.isBuffer(label?.value) ? label.value.toString('utf8') : '';
       const match = /^kmipd-master-(\d+)$/.exec(text);
       if (match) this.masters.set(Number(match[1]), handle);
+    }
+  }
+
+  private findNewerMasters(session: Handle): void {
+    const m = this.module;
+    for (let generation = this.newestGeneration() + 1; ; generation++) {
+      m.C_FindObjectsInit(session, [
+        { type: P.CKA_CLASS, value: P.CKO_SECRET_KEY },
+        { type: P.CKA_TOKEN, value: true },
+        { type: P.CKA_LABEL, value: `${MASTER_KEY_LABEL_PREFIX}${generation}` },
+      ]);
+      let found: Handle | undefined;
+      try {
+        found = m.C_FindObjects(session, 1)[0];
+      } finally {
+        m.C_FindObjectsFinal(session);
+      }
+      if (found === undefined) return;
+      this.masters.set(generation, found);
     }
   }
 

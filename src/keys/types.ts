@@ -9,6 +9,51 @@ export interface Keyring {
   seal(uid: string, plaintext: Uint8Array): Promise<Uint8Array>;
   /** The plaintext sealed for `uid`; throws a KeyringError if the blob was altered or belongs to another object. */
   unseal(uid: string, sealed: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Keys that live in the HSM and never leave it (src/keys/resident.ts); absent on a keyring that
+   * has no HSM (software), which therefore cannot hold a non-extractable key.
+   */
+  readonly resident?: ResidentKeys;
+}
+
+/** What a symmetric key generated inside the HSM is. */
+export interface ResidentKeySpec {
+  algorithm: 'AES';
+  /** Bits: 128, 192 or 256. */
+  length: number;
+}
+
+/** AES-GCM parameters of one call with a resident key. */
+export interface ResidentGcm {
+  /** 12 bytes recommended (NIST SP 800-38D); `encrypt` draws a random one when absent. */
+  iv?: Uint8Array;
+  aad?: Uint8Array;
+  /** Tag length in bytes, 12 to 16 (default 16). */
+  tagLength?: number;
+}
+
+export interface ResidentGcmResult {
+  iv: Uint8Array;
+  ciphertext: Uint8Array;
+  tag: Uint8Array;
+}
+
+/**
+ * Keys generated inside the HSM as token objects (CKA_TOKEN, CKA_SENSITIVE true, CKA_EXTRACTABLE
+ * false): the store keeps only the reference `generate` answers, and every use of the key runs in
+ * the HSM. A reference names no key bytes and is safe to log.
+ */
+export interface ResidentKeys {
+  /** Generates the key of object `uid` in the HSM; answers its reference. */
+  generate(uid: string, spec: ResidentKeySpec): Promise<string>;
+  /** Removes the key from the HSM; false when it was not there (already destroyed). */
+  destroy(ref: string): Promise<boolean>;
+  /** Whether the HSM holds the key. */
+  exists(ref: string): Promise<boolean>;
+  /** AES-GCM encryption inside the HSM. */
+  encrypt(ref: string, plaintext: Uint8Array, gcm?: ResidentGcm): Promise<ResidentGcmResult>;
+  /** AES-GCM decryption inside the HSM; a KeyringError when the tag does not verify. */
+  decrypt(ref: string, ciphertext: Uint8Array, tag: Uint8Array, gcm: ResidentGcm & { iv: Uint8Array }): Promise<Uint8Array>;
 }
 
 export class KeyringError extends Error {

@@ -8,10 +8,11 @@ import { KmipError } from '../kmip/errors.js';
 import type { Fields } from '../kmip/fields.js';
 import { Tag } from '../kmip/registry.generated.js';
 import { stampLastChange } from '../objects/attribute-rules.js';
-import { sameItem } from '../objects/items.js';
+import { find, sameItem } from '../objects/items.js';
 import type { ManagedObjectRecord } from '../objects/types.js';
 import type { StoreReader } from '../store/types.js';
 import { checkNamesUnique, ownObject, reason, targetUid, uidItem } from './managed.js';
+import { residentRefOf } from './hsm-resident.js';
 import type { OperationContext } from './registry.js';
 
 /** The attribute a 2.x New Attribute or Current Attribute wraps (2.1 §7.2, §7.6): exactly one. */
@@ -62,9 +63,22 @@ export async function editObject(
     const record = await ownObject(tx, uid, ctx);
     const now = ctx.clock.now();
     const result = await edit(record, now, tx);
+    if (residentRefOf(record) !== undefined) keepResidentProtected(result.attributes, ctx);
     record.attributes = stampLastChange(result.attributes, now);
     respond = result.respond ?? [];
     await tx.update(record);
   });
   return [uidItem(uid), ...respond];
+}
+
+/**
+ * A key generated inside the HSM can never leave it (src/operations/hsm-resident.ts): its
+ * Extractable cannot become True nor its Sensitive False, which would only make the attributes lie.
+ */
+function keepResidentProtected(attributes: readonly Item[], ctx: OperationContext): void {
+  const extractable = find(attributes, Tag.Extractable);
+  const sensitive = find(attributes, Tag.Sensitive);
+  if ((extractable?.type === 'Boolean' && extractable.value) || (sensitive?.type === 'Boolean' && !sensitive.value)) {
+    throw new KmipError(reason(ctx, 'AttributeReadOnly', 'PermissionDenied'), 'the key lives inside the HSM and cannot be made Extractable or not Sensitive');
+  }
 }

@@ -13,7 +13,8 @@ import { find } from '../objects/items.js';
 import type { ManagedObjectRecord } from '../objects/types.js';
 import { checkNamesUnique, creationAttributes, firstUid, objectTypeOf, protectionStorageMask, reason, sealObject, uidItem } from './managed.js';
 import { RNG } from './generation.js';
-import type { OperationDefinition } from './registry.js';
+import { discardResident, generateResident, residentAttributes, wantsResident } from './hsm-resident.js';
+import type { OperationContext, OperationDefinition } from './registry.js';
 
 const AES_LENGTHS = [128, 192, 256];
 
@@ -49,6 +50,7 @@ export const create: OperationDefinition = {
 
     // Generation and sealing happen before the transaction: the uid is random, so it is known up front.
     const uid = randomUUID();
+    if (wantsResident(requested, ctx)) return createResident(ctx, uid, residentAttributes(requested, ctx), length.value);
     const keyMaterial = item(Tag.KeyMaterial, 'ByteString', randomBytes(length.value / 8));
     const value = structure(Tag.SymmetricKey, [
       structure(Tag.KeyBlock, [
@@ -80,3 +82,33 @@ export const create: OperationDefinition = {
     return out;
   },
 };
+
+/**
+ * A key generated inside the HSM and never taken out (src/keys/resident.ts): the record holds its
+ * reference and no value, not even sealed. If the record cannot be stored, the token object goes.
+ */
+async function createResident(ctx: OperationContext, uid: string, requested: Item[], length: number): Promise<Item[]> {
+  const refAttr = await generateResident(ctx, uid, length);
+  const { state, attributes } = initialAttributes({
+    objectType: 'SymmetricKey',
+    uid,
+    now: ctx.clock.now(),
+    origin: 'generated',
+    requested,
+    keyFormatType: Enum.KeyFormatType.Raw,
+    // No Digest: 2.1 §4.21 asks for one only "if the server has access to the Key Material". No RNG
+    // either: the HSM's generator made the key, not node:crypto's (the attribute says Unspecified).
+    protectionStorageMask: protectionStorageMask(ctx),
+  });
+  const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes: [...attributes, refAttr] };
+  try {
+    await ctx.store.transaction(async (tx) => {
+      await checkNamesUnique(tx, requested, ctx);
+      await tx.insert(record);
+    });
+  } catch (err) {
+    await discardResident(ctx, refAttr);
+    throw err;
+  }
+  return [item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey), uidItem(uid)];
+}

@@ -14,6 +14,7 @@ import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js'
 import { MANAGED_OBJECT_TYPES, firstUid, objectTypeExistsIn, ownObject, reason, targetUid, uidItem, unsealObject } from './managed.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 import { wrapIfRequested } from './wrapping.js';
+import { isNotExtractable, notExtractable } from './hsm-resident.js';
 
 export const get: OperationDefinition = {
   name: 'Get',
@@ -24,7 +25,10 @@ export const get: OperationDefinition = {
   async handler(payload, ctx) {
     const uid = targetUid(payload, ctx);
     const record = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
-    if (record.state === 'Destroyed' || record.state === 'DestroyedCompromised' || record.sealedValue === undefined) {
+    const destroyed = record.state === 'Destroyed' || record.state === 'DestroyedCompromised';
+    // 2.1 §4.23, 1.4 §3.50: an Extractable false key (an HSM-resident one among them) is not returned, wrapped or not.
+    if (!destroyed && isNotExtractable(record)) throw notExtractable(ctx, record);
+    if (destroyed || record.sealedValue === undefined) {
       throw new KmipError(reason(ctx, 'ObjectDestroyed', 'ItemNotFound'), `object ${uid} has been destroyed; its key material is gone`);
     }
     const value = await unsealObject(ctx, record);
@@ -38,7 +42,8 @@ export const get: OperationDefinition = {
  * The value in the Key Format Type and Key Compression Type the request asks for (2.1 §6.1.19), as
  * held when it asks for none; see src/objects/key-formats.ts for the conversions.
  */
-function inRequestedFormat(payload: Fields, ctx: OperationContext, record: ManagedObjectRecord, value: Item): Item {
+/** The object's value in the Key Format Type and Key Compression Type the request asks for (Get, Export). */
+export function inRequestedFormat(payload: Fields, ctx: OperationContext, record: ManagedObjectRecord, value: Item): Item {
   if (!objectTypeExistsIn(record.objectType, ctx)) {
     throw new KmipError(reason(ctx, 'InvalidObjectType', 'InvalidField'), `a ${record.objectType} cannot be returned in KMIP ${ctx.version.major}.${ctx.version.minor}`);
   }

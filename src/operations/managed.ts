@@ -15,6 +15,7 @@ import { type Transition, applyTransition } from '../objects/lifecycle.js';
 import { fromV1TemplateAttribute } from '../objects/v1-attributes.js';
 import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
 import type { StoreReader } from '../store/types.js';
+import { residentRefOf } from './hsm-resident.js';
 import type { OperationContext } from './registry.js';
 
 /**
@@ -134,6 +135,9 @@ export function sealObject(ctx: OperationContext, uid: string, value: StructureI
 
 /** The object's value structure; a blob that fails to unseal is a Cryptographic Failure, never wrong bytes. */
 export async function unsealObject(ctx: OperationContext, record: ManagedObjectRecord): Promise<Item> {
+  if (residentRefOf(record) !== undefined) {
+    throw new KmipError('FeatureNotSupported', `the key of ${record.uid} is kept in the HSM and never leaves it; kmipd does not run this operation inside the HSM`);
+  }
   if (record.sealedValue === undefined) throw new KmipError('KeyValueNotPresent', `object ${record.uid} has no value`);
   let plain: Uint8Array;
   try {
@@ -158,7 +162,7 @@ export async function transitionObject(
   payload: Fields,
   ctx: OperationContext,
   transition: (record: ManagedObjectRecord, now: number) => Transition,
-  alter: (record: ManagedObjectRecord) => void = () => {},
+  alter: (record: ManagedObjectRecord) => void | Promise<void> = () => {},
 ): Promise<Item[]> {
   const uid = targetUid(payload, ctx);
   await ctx.store.transaction(async (tx) => {
@@ -167,7 +171,7 @@ export async function transitionObject(
     const t = transition(record, now);
     record.state = t.state;
     record.attributes = stampLastChange(applyTransition(record.attributes, t), now);
-    alter(record);
+    await alter(record);
     await tx.update(record);
   });
   return [uidItem(uid)];

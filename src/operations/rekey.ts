@@ -10,10 +10,10 @@ import { type Item, item, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import type { Fields } from '../kmip/fields.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
-import { checkCreationAttributes, initialAttributes, isMultiInstance, ruleFor, stampLastChange } from '../objects/attribute-rules.js';
+import { type DigestSource, checkCreationAttributes, initialAttributes, isMultiInstance, ruleFor, stampLastChange } from '../objects/attribute-rules.js';
 import { dateItem, dateOf, find, refOf, sameItem, withReplaced } from '../objects/items.js';
 import { effectiveState, stateTitle, wrongState } from '../objects/lifecycle.js';
-import type { ManagedObjectRecord } from '../objects/types.js';
+import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
 import {
   checkNamesUnique,
   creationAttributes,
@@ -27,6 +27,7 @@ import {
   uidItem,
 } from './managed.js';
 import { RNG, replacementUsageLimits } from './generation.js';
+import { discardResident, generateResident, residentAttributes, residentRefOf, wantsResident } from './hsm-resident.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 
 /** Symmetric algorithms whose keys are uniformly random bytes, so a replacement is `randomBytes(length / 8)`. */
@@ -77,6 +78,12 @@ export const rekey: OperationDefinition = {
     const existing = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
     const { algorithm, length } = rekeyable(existing, requested, ctx);
     const newUid = randomUUID();
+    // The replacement of an HSM-resident key is made in the HSM too, as is one the request asks to be resident.
+    if (residentRefOf(existing) !== undefined || wantsResident(requested, ctx)) {
+      if (algorithm !== Enum.CryptographicAlgorithm.AES) throw new KmipError('FeatureNotSupported', 'kmipd generates AES keys only inside the HSM');
+      await rekeyResident(ctx, uid, newUid, residentAttributes(requested, ctx), offset, { algorithm, length });
+      return [uidItem(newUid)];
+    }
     const material = randomBytes(length / 8);
     const keyMaterial = item(Tag.KeyMaterial, 'ByteString', material);
     const value = structure(Tag.SymmetricKey, [
@@ -89,42 +96,86 @@ export const rekey: OperationDefinition = {
     ]);
     try {
       const sealedValue = await sealObject(ctx, newUid, value);
-      await ctx.store.transaction(async (tx) => {
-        const old = await ownObject(tx, uid, ctx);
-        const again = rekeyable(old, requested, ctx);
-        if (again.algorithm !== algorithm || again.length !== length) throw new KmipError('CryptographicFailure', `object ${uid} changed during the Re-key; retry`);
-        const now = ctx.clock.now();
-        const carried = withRequested(
-          [...old.attributes.filter(carriedOver), ...replacementDates(old.attributes, offset, now), ...replacementUsageLimits(old.attributes), linkItem(Enum.LinkType.ReplacedObjectLink, uid)],
-          requested,
-        );
-        const lease = find(old.attributes, Tag.LeaseTime);
-        const { state, attributes } = initialAttributes({
-          objectType: 'SymmetricKey',
-          uid: newUid,
-          now,
-          origin: 'generated',
-          requested: carried,
-          digestOf: [{ value: keyMaterial, keyFormatType: Enum.KeyFormatType.Raw }],
-          keyFormatType: Enum.KeyFormatType.Raw,
-          rng: RNG,
-          protectionStorageMask: protectionStorageMask(ctx),
-          ...(lease?.type === 'Interval' ? { leaseTime: lease.value } : {}),
-        });
-        // Table 304, Name: "all name attributes are removed from the existing key". The existing key
-        // gives up its Names before the replacement is stored, so no Name is ever held twice.
-        old.attributes = stampLastChange([...old.attributes.filter((a) => a.tag !== Tag.Name), linkItem(Enum.LinkType.ReplacementObjectLink, newUid)], now);
-        await tx.update(old);
-        await checkNamesUnique(tx, requested, ctx);
-        const record: ManagedObjectRecord = { uid: newUid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes, sealedValue };
-        await tx.insert(record);
-      });
+      await storeReplacement(ctx, uid, newUid, requested, offset, { algorithm, length }, { sealedValue, digestOf: [{ value: keyMaterial, keyFormatType: Enum.KeyFormatType.Raw }], rng: RNG });
     } finally {
       material.fill(0);
     }
     return [uidItem(newUid)];
   },
 };
+
+/** What the replacement is made of: its sealed value and digest, or (HSM-resident) the reference attribute in `extra`. */
+interface Replacement {
+  sealedValue?: Uint8Array;
+  digestOf?: DigestSource[];
+  rng?: Item;
+  extra?: Item[];
+}
+
+/**
+ * Stores the replacement and updates the existing key in one transaction (2.1 Table 304): carried
+ * attributes, dates, Usage Limits, Links both ways, Names moved.
+ */
+async function storeReplacement(
+  ctx: OperationContext,
+  uid: UniqueIdentifier,
+  newUid: string,
+  requested: readonly Item[],
+  offset: number | undefined,
+  expected: { algorithm: number; length: number },
+  made: Replacement,
+): Promise<void> {
+  await ctx.store.transaction(async (tx) => {
+    const old = await ownObject(tx, uid, ctx);
+    const again = rekeyable(old, requested, ctx);
+    if (again.algorithm !== expected.algorithm || again.length !== expected.length) throw new KmipError('CryptographicFailure', `object ${uid} changed during the Re-key; retry`);
+    const now = ctx.clock.now();
+    const carried = withRequested(
+      [...old.attributes.filter(carriedOver), ...replacementDates(old.attributes, offset, now), ...replacementUsageLimits(old.attributes), linkItem(Enum.LinkType.ReplacedObjectLink, uid)],
+      requested,
+    );
+    const lease = find(old.attributes, Tag.LeaseTime);
+    const { state, attributes } = initialAttributes({
+      objectType: 'SymmetricKey',
+      uid: newUid,
+      now,
+      origin: 'generated',
+      requested: carried,
+      ...(made.digestOf ? { digestOf: made.digestOf } : {}),
+      keyFormatType: Enum.KeyFormatType.Raw,
+      ...(made.rng ? { rng: made.rng } : {}),
+      protectionStorageMask: protectionStorageMask(ctx),
+      ...(lease?.type === 'Interval' ? { leaseTime: lease.value } : {}),
+    });
+    // Table 304, Name: "all name attributes are removed from the existing key". The existing key
+    // gives up its Names before the replacement is stored, so no Name is ever held twice.
+    old.attributes = stampLastChange([...old.attributes.filter((a) => a.tag !== Tag.Name), linkItem(Enum.LinkType.ReplacementObjectLink, newUid)], now);
+    await tx.update(old);
+    await checkNamesUnique(tx, requested, ctx);
+    const record: ManagedObjectRecord = { uid: newUid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes: [...attributes, ...(made.extra ?? [])] };
+    if (made.sealedValue !== undefined) record.sealedValue = made.sealedValue;
+    await tx.insert(record);
+  });
+}
+
+/** Re-key of an HSM-resident key: the replacement is generated in the HSM and removed again if it cannot be stored. */
+async function rekeyResident(
+  ctx: OperationContext,
+  uid: UniqueIdentifier,
+  newUid: string,
+  requested: Item[],
+  offset: number | undefined,
+  expected: { algorithm: number; length: number },
+): Promise<void> {
+  const refAttr = await generateResident(ctx, newUid, expected.length);
+  try {
+    // The HSM's generator made the key: no RNG kmipd can describe, and no Digest (2.1 §4.21: the server has no access to the Key Material).
+    await storeReplacement(ctx, uid, newUid, requested, offset, expected, { extra: [refAttr] });
+  } catch (err) {
+    await discardResident(ctx, refAttr);
+    throw err;
+  }
+}
 
 /** The existing key's algorithm and length, if it can be re-keyed; the refusal otherwise. */
 function rekeyable(record: ManagedObjectRecord, requested: readonly Item[], ctx: OperationContext): { algorithm: number; length: number } {

@@ -65,3 +65,22 @@ export async function unwrapIfWrapped(value: Item, ctx: OperationContext): Promi
     forget(key.value);
   }
 }
+
+/**
+ * Import's object value with its key block unwrapped by KMIP 2.1 §3.3 alone: the Cryptographic
+ * Parameters in the Key Wrapping Data say how the key was wrapped (the exporting server chose them)
+ * and are used as given, else the unwrapping key's own. Unlike a Key Wrapping Specification's
+ * (§7.18), they need not match one of the key's Cryptographic Parameters attribute instances.
+ */
+export async function unwrapAsWrapped(value: Item, ctx: OperationContext): Promise<Item> {
+  if (value.type !== 'Structure') return value;
+  const data = child(child(value, Tag.KeyBlock) ?? value, Tag.KeyWrappingData);
+  if (data === undefined) return value;
+  const request = parseWrapping(data, ctx.version);
+  const { key, params: own } = await wrappingKey(ctx, { ...request, parameters: undefined }, 'unwrap');
+  try {
+    return unwrapObject(value, key, request, request.parameters ?? own, ctx.version);
+  } finally {
+    forget(key.value);
+  }
+}

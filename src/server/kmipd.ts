@@ -33,6 +33,8 @@ import { obtainLease } from '../operations/obtain-lease.js';
 import { getUsageAllocation } from '../operations/get-usage-allocation.js';
 import { archive } from '../operations/archive.js';
 import { recover } from '../operations/recover.js';
+import { exportObject } from '../operations/export.js';
+import { importObject } from '../operations/import.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -64,7 +66,9 @@ export function defaultOperations(): OperationRegistry {
     .register(obtainLease)
     .register(getUsageAllocation)
     .register(archive)
-    .register(recover);
+    .register(recover)
+    .register(exportObject)
+    .register(importObject);
 }
 
 export interface StartOptions {

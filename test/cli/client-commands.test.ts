@@ -5,11 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import pino from 'pino';
 import { runInit } from '../../src/cli/init.js';
-import { main } from '../../src/cli/kmipctl.js';
+import { type Run, runKmipctl } from '../support/kmipctl.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startKmipd, type Kmipd } from '../../src/server/kmipd.js';
 
@@ -25,16 +24,7 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function kmipctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main([...args, '--data-dir', dir, '--port', String(server.tlsAddress.port)], { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const kmipctl = (...args: string[]): Promise<Run> => runKmipctl(args, { dataDir: dir, port: server.tlsAddress.port });
 
 t.test('kmipctl discover lists the versions, most preferred first', async (t) => {
   const text = await kmipctl('discover');
@@ -60,10 +50,7 @@ t.test('kmipctl query prints operations and server information; --json is KMIP J
 });
 
 t.test('without a server, kmipctl says why in one line and exits 1', async (t) => {
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(['discover', '--data-dir', dir, '--port', '1'], { stdin: new PassThrough(), stdout: new PassThrough(), stderr });
+  const { code, err } = await runKmipctl(['discover'], { dataDir: dir, port: 1 });
   t.equal(code, 1);
   t.match(err, /^kmipctl: ECONNREFUSED/);
 });

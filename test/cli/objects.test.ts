@@ -6,10 +6,10 @@
 import { X509Certificate, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import t, { type Test } from 'tap';
 import { Enum } from '../../src/kmip/registry.generated.js';
-import { commands, main } from '../../src/cli/kmipctl.js';
+import { commands } from '../../src/cli/kmipctl.js';
+import { type Run, runKmipctl } from '../support/kmipctl.js';
 import { REASONS } from '../../src/cli/lifecycle.js';
 import { type TestKmipd, startTestKmipd } from '../support/kmipd.js';
 
@@ -19,22 +19,7 @@ t.before(async () => {
 });
 t.teardown(() => env.close());
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function kmipctl(...args: string[]): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main([...args, '--data-dir', env.dir, '--port', String(env.server.tlsAddress.port)], { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const kmipctl = (...args: string[]): Promise<Run> => runKmipctl(args, { dataDir: env.dir, port: env.server.tlsAddress.port });
 
 /** Runs a command that must succeed and answers its stdout. */
 async function ok(t: Test, ...args: string[]): Promise<string> {
@@ -283,10 +268,7 @@ t.test('mistakes in the command line exit 2 with the reason and the usage, and s
   ];
   for (const [args, why] of cases) {
     // Port 1: a command that tried to connect would fail with ECONNREFUSED and exit 1.
-    const stderr = new PassThrough();
-    let err = '';
-    stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const code = await main([...args, '--data-dir', env.dir, '--port', '1'], { stdin: new PassThrough(), stdout: new PassThrough(), stderr });
+    const { code, err } = await runKmipctl(args, { dataDir: env.dir, port: 1 });
     t.equal(code, 2, `kmipctl ${args.join(' ')} exits 2`);
     t.match(err, why);
     t.match(err, /\nUsage: kmipctl /, 'with the usage');

@@ -1,19 +1,9 @@
 /** Request payloads the keyring tests send: Register known bytes and Create AES keys, in 2.1 and 1.4 form. */
 import type { KmipClient } from '../../src/client/client.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
-import { type Item, item, structure } from '../../src/ttlv/index.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { type Item, structure } from '../../src/ttlv/index.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 
-function keyBlock(material: Uint8Array): Item {
-  return structure(Tag.SymmetricKey, [
-    structure(Tag.KeyBlock, [
-      enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-      structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', material)]),
-      enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-      integer(Tag.CryptographicLength, material.length * 8),
-    ]),
-  ]);
-}
 
 const v1Attr = (n: string, value: Item): Item => structure(Tag.Attribute, [text(Tag.AttributeName, n), { ...value, tag: Tag.AttributeValue }]);
 
@@ -22,7 +12,7 @@ export async function registerKey(c: KmipClient, v2: boolean, label: string, mat
   const attrs = v2
     ? structure(Tag.Attributes, [name(label), integer(Tag.CryptographicUsageMask, 0x0c)])
     : structure(Tag.TemplateAttribute, [v1Attr('Name', name(label)), v1Attr('Cryptographic Usage Mask', integer(0, 0x0c))]);
-  const r = await c.call('Register', [enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey), attrs, keyBlock(material)]);
+  const r = await c.call('Register', [enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey), attrs, aesKey(material)]);
   return r.payload!.need(Tag.UniqueIdentifier, 'TextString');
 }
 

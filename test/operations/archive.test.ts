@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
 import type { ProtocolVersion } from '../../src/kmip/version.js';
-import { type Item, item, structure } from '../../src/ttlv/index.js';
+import { type Item, structure } from '../../src/ttlv/index.js';
 import type { KmipClient } from '../../src/client/client.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 
 let now = Math.floor(Date.now() / 1000);
@@ -31,14 +31,7 @@ async function register(c: KmipClient, version: ProtocolVersion, label: string, 
           structure(Tag.Attribute, [text(Tag.AttributeName, 'Name'), { ...attrs[0]!, tag: Tag.AttributeValue }]),
           structure(Tag.Attribute, [text(Tag.AttributeName, 'Cryptographic Usage Mask'), { ...attrs[1]!, tag: Tag.AttributeValue }]),
         ]),
-    structure(Tag.SymmetricKey, [
-      structure(Tag.KeyBlock, [
-        enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-        structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', material)]),
-        enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-        integer(Tag.CryptographicLength, material.length * 8),
-      ]),
-    ]),
+    aesKey(material),
   ]);
   return reg.payload!.need(Tag.UniqueIdentifier, 'TextString');
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { KmipClient } from '../../src/client/client.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
@@ -29,14 +29,7 @@ async function registerKey(c: KmipClient, label: string): Promise<string> {
   const reg = await c.call('Register', [
     enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
     structure(Tag.Attributes, [name(label), integer(Tag.CryptographicUsageMask, 0x0c)]),
-    structure(Tag.SymmetricKey, [
-      structure(Tag.KeyBlock, [
-        enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-        structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', material)]),
-        enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-        integer(Tag.CryptographicLength, 256),
-      ]),
-    ]),
+    aesKey(material),
   ]);
   return reg.payload!.need(Tag.UniqueIdentifier, 'TextString');
 }

@@ -10,7 +10,7 @@ import { Enum, Tag } from '../../src/kmip/registry.generated.js';
 import type { ProtocolVersion } from '../../src/kmip/version.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 import type { KmipClient } from '../../src/client/client.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 
 const HOUR = 3600;
@@ -47,14 +47,7 @@ async function register(c: KmipClient, version: ProtocolVersion, label: string, 
   const reg = await c.call('Register', [
     enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
     ...attributes(version, [name(label), integer(Tag.CryptographicUsageMask, 0x0c), ...dates]),
-    structure(Tag.SymmetricKey, [
-      structure(Tag.KeyBlock, [
-        enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-        structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', randomBytes(16))]),
-        enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-        integer(Tag.CryptographicLength, 128),
-      ]),
-    ]),
+    aesKey(randomBytes(16)),
   ]);
   return reg.payload!.need(Tag.UniqueIdentifier, 'TextString');
 }

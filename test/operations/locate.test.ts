@@ -12,7 +12,7 @@ import type { ProtocolVersion } from '../../src/kmip/version.js';
 import { vendorAttribute } from '../../src/objects/items.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 import type { KmipClient } from '../../src/client/client.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 
 const DAY = 86_400;
@@ -51,14 +51,7 @@ async function register(c: KmipClient, version: ProtocolVersion, attrs: Item[]):
   const reg = await c.call('Register', [
     enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
     isV2(version) ? structure(Tag.Attributes, all) : structure(Tag.TemplateAttribute, all.map(v1Attribute)),
-    structure(Tag.SymmetricKey, [
-      structure(Tag.KeyBlock, [
-        enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-        structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', randomBytes(16))]),
-        enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-        integer(Tag.CryptographicLength, 128),
-      ]),
-    ]),
+    aesKey(randomBytes(16)),
   ]);
   return reg.payload!.need(Tag.UniqueIdentifier, 'TextString');
 }

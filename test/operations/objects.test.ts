@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import sqlite3 from 'sqlite3';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
-import { enumeration, integer, name, text, uid } from '../support/items.js';
+import { aesKey, enumeration, integer, name, text, uid } from '../support/items.js';
 import { type Credentials, type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { type Item, item, structure } from '../../src/ttlv/index.js';
 
@@ -25,14 +25,7 @@ function registerPayload(label: string, material: Uint8Array): Item[] {
   return [
     enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
     structure(Tag.Attributes, [name(label), integer(Tag.CryptographicUsageMask, 0x0c)]),
-    structure(Tag.SymmetricKey, [
-      structure(Tag.KeyBlock, [
-        enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
-        structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', material)]),
-        enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
-        integer(Tag.CryptographicLength, material.length * 8),
-      ]),
-    ]),
+    aesKey(material),
   ];
 }
 

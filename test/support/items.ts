@@ -8,3 +8,15 @@ export const integer = (tag: number, value: number): Item => item(tag, 'Integer'
 export const uid = (value: string): Item => text(Tag.UniqueIdentifier, value);
 export const name = (value: string): Item =>
   structure(Tag.Name, [text(Tag.NameValue, value), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)]);
+
+/** A Symmetric Key object: an AES key in a Raw key block, its length from the bytes. */
+export function aesKey(material: Uint8Array): Item {
+  return structure(Tag.SymmetricKey, [
+    structure(Tag.KeyBlock, [
+      enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Raw),
+      structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', material)]),
+      enumeration(Tag.CryptographicAlgorithm, Enum.CryptographicAlgorithm.AES),
+      integer(Tag.CryptographicLength, material.length * 8),
+    ]),
+  ]);
+}

@@ -40,6 +40,8 @@ export interface TestKmipdOptions {
   overrides?: string[];
   /** `kmipd init --keyring`: default init's own choice (pkcs11 with SoftHSM2 when installed). */
   keyring?: 'software' | 'pkcs11';
+  /** Also run the HTTPS transport (POST /kmip) on 127.0.0.1:0; its address is `server.httpsAddress`. */
+  https?: boolean;
 }
 
 export async function startTestKmipd(prefix: string, otherName: string, options: TestKmipdOptions = {}): Promise<TestKmipd> {
@@ -47,7 +49,7 @@ export async function startTestKmipd(prefix: string, otherName: string, options:
   const silent = { stdout: { write: () => true }, stderr: { write: () => true } };
   const keyringArgs = options.keyring ? ['--keyring', options.keyring] : [];
   if ((await runInit(['--data-dir', dir, ...keyringArgs], silent)) !== 0) throw new Error('kmipd init failed');
-  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', 'https.enabled=false', ...(options.overrides ?? [])] });
+  const config = loadConfig({ dataDir: dir, env: {}, overrides: ['listen.port=0', ...(options.https ? ['https.enabled=true', 'https.host=127.0.0.1', 'https.port=0'] : ['https.enabled=false']), ...(options.overrides ?? [])] });
   const server = await startKmipd({ config, logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const ca = readFileSync(join(dir, 'ca.pem'));
   const owner = { cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) };
