@@ -31,6 +31,8 @@ export interface WrappingRequest {
   /** The Cryptographic Parameters of the Encryption Key Information, if the client gave them. */
   readonly parameters: StructureItem | undefined;
   readonly encoding: 'NoEncoding' | 'TTLVEncoding';
+  /** Whether the client named the Encoding Option (only then does the wrapped key's Key Wrapping Data repeat it). */
+  readonly encodingGiven?: boolean;
 }
 
 export type Direction = 'wrap' | 'unwrap';
@@ -69,7 +71,7 @@ export function parseWrapping(spec: Item, version: ProtocolVersion): WrappingReq
     if (encoding === 'NoEncoding') throw new KmipError('EncodingOptionError', 'attributes cannot be wrapped with the key when the Encoding Option is No Encoding (KMIP 2.1 §7.18)');
     throw new KmipError(unsupported, 'wrapping attributes together with the key material (Attribute Name in the Key Wrapping Specification) is not supported');
   }
-  return { keyUid: uid.value, parameters: parameters as StructureItem | undefined, encoding };
+  return { keyUid: uid.value, parameters: parameters as StructureItem | undefined, encoding, encodingGiven: option !== undefined };
 }
 
 /**
@@ -342,8 +344,10 @@ export function wrapObject(value: Item, key: WrappingKey, request: WrappingReque
     const data = structure(Tag.KeyWrappingData, [
       item(Tag.WrappingMethod, 'Enumeration', Enum.WrappingMethod.Encrypt),
       structure(Tag.EncryptionKeyInformation, [item(Tag.UniqueIdentifier, 'TextString', key.record.uid), params]),
-      // Encoding Option exists from KMIP 1.1; 1.0 knows TTLV encoding only (its default).
-      ...(atLeast(version, 1, 1) ? [item(Tag.EncodingOption, 'Enumeration', ENCODING_VALUES[request.encoding])] : []),
+      // 2.1 §3.3 Table 15 (1.4 §2.1.5): Encoding Option is optional, "If not present, the wrapped Key
+      // Value structure SHALL be TTLV encoded"; so it is repeated only when the client named one (as in
+      // AX-M-2-21, whose Get names none and is answered none). It exists from KMIP 1.1.
+      ...(request.encodingGiven === true && atLeast(version, 1, 1) ? [item(Tag.EncodingOption, 'Enumeration', ENCODING_VALUES[request.encoding])] : []),
     ]);
     const wrappedBlock = withChild(block, Tag.KeyValue, item(Tag.KeyValue, 'ByteString', wrapped));
     return withChild(value, Tag.KeyBlock, { ...wrappedBlock, value: [...wrappedBlock.value, data] });

@@ -41,7 +41,7 @@ export interface CreationInput {
   readonly rng?: Item;
   /** Where the key is kept (2.1 §4.44, a Protection Storage Mask value): it SHALL always have a value. */
   readonly protectionStorageMask: number;
-  /** The maximum lease the server grants (2.1 §4.30), recorded when policy sets one. */
+  /** The maximum lease the server grants for the object (2.1 §4.30); default `MAXIMUM_LEASE_TIME`. */
   readonly leaseTime?: number;
 }
 
@@ -50,6 +50,14 @@ export interface ServerAttributes {
   /** The server-set attributes, none of which the client's `requested` list already holds. */
   readonly attributes: Item[];
 }
+
+/**
+ * Seconds: the longest lease kmipd serves for an object (also what Obtain Lease grants an object
+ * without the attribute). 2.1 §4.30 (1.4 §3.20): "A server SHALL store
+ * in this attribute the maximum Lease Time it is able to serve", implicitly set by Create, Create
+ * Key Pair, Register, Derive Key, Certify, Re-certify, Re-key and Re-key Key Pair.
+ */
+export const MAXIMUM_LEASE_TIME = 3600;
 
 function sha256(bytes: Uint8Array): Uint8Array {
   return createHash('sha256').update(bytes).digest();
@@ -115,7 +123,7 @@ export function serverAttributes(input: CreationInput): ServerAttributes {
   if (extractable === undefined) out.push(item(Tag.Extractable, 'Boolean', true));
   out.push(item(Tag.AlwaysSensitive, 'Boolean', sensitive ?? false), item(Tag.NeverExtractable, 'Boolean', !(extractable ?? true)));
 
-  if (input.leaseTime !== undefined) out.push(item(Tag.LeaseTime, 'Interval', input.leaseTime));
+  out.push(item(Tag.LeaseTime, 'Interval', input.leaseTime ?? MAXIMUM_LEASE_TIME));
   out.push(item(Tag.ProtectionStorageMask, 'Integer', input.protectionStorageMask));
   return { state, attributes: out };
 }

@@ -1,7 +1,9 @@
 /**
  * Add Attribute (KMIP 2.1 §6.1.2; 1.4 §4.14): a new instance of an attribute. 2.x sends it in a
  * New Attribute and is answered the Unique Identifier; 1.x sends an Attribute and is answered the
- * Attribute with the Attribute Index the new instance got.
+ * Attribute with the Attribute Index the new instance got, left out when it is 0 (1.4 §4.14: "the
+ * Attribute Index MAY be omitted if the index of the added attribute instance is 0"; the OASIS
+ * cases, e.g. AX-M-1-14, omit it, as Get Attributes and Delete Attribute do here).
  */
 import { type Item } from '../ttlv/index.js';
 import { Tag } from '../kmip/registry.generated.js';
@@ -23,7 +25,7 @@ export const addAttribute: OperationDefinition = {
     return editObject(payload, ctx, async (record, now, reader) => {
       const result = applyAdd(record, attr, { now, version: ctx.version });
       await checkNewNames(reader, record.attributes, result.attributes, [attr], ctx);
-      const v1 = v2 ? undefined : toV1Attribute(attr, result.index);
+      const v1 = v2 ? undefined : toV1Attribute(attr, result.index > 0 ? result.index : undefined);
       return { attributes: result.attributes, ...(v1 === undefined ? {} : { respond: [v1] }) };
     });
   },

@@ -147,7 +147,13 @@ export async function unsealObject(ctx: OperationContext, record: ManagedObjectR
     ctx.log.error({ uid: record.uid, err: err.message }, 'sealed key material failed to unseal');
     throw new KmipError('CryptographicFailure', `the stored key material of ${record.uid} could not be unsealed: it was altered or does not belong to this object`);
   }
-  const value = decode(plain);
+  // decode copies Byte Strings out of `plain`, so the plaintext can be zeroed at once.
+  let value: Item;
+  try {
+    value = decode(plain);
+  } finally {
+    plain.fill(0);
+  }
   const expected = OBJECT_TAGS[record.objectType];
   if (value.tag !== expected) throw new KmipError('CryptographicFailure', `the stored value of ${record.uid} is not a ${record.objectType}`);
   return value;

@@ -11,11 +11,12 @@ import { Tag } from '../kmip/registry.generated.js';
 import { dateOf, find } from '../objects/items.js';
 import { effectiveState, stateTitle } from '../objects/lifecycle.js';
 import type { ManagedObjectRecord, StateName } from '../objects/types.js';
+import { MAXIMUM_LEASE_TIME } from '../objects/server-attributes.js';
 import { firstUid, ownObject, targetUid, uidItem } from './managed.js';
 import type { OperationDefinition } from './registry.js';
 
-/** Seconds of lease for an object without a Lease Time attribute. */
-export const DEFAULT_LEASE_TIME = 3600;
+/** Seconds of lease for an object without a Lease Time attribute: the most kmipd serves. */
+export const DEFAULT_LEASE_TIME = MAXIMUM_LEASE_TIME;
 
 const NO_LEASE: readonly StateName[] = ['Compromised', 'Destroyed', 'DestroyedCompromised'];
 

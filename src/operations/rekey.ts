@@ -5,7 +5,7 @@
  * the replacement, and Replacement Object / Replaced Object Links between the two. The existing
  * key is updated and the replacement inserted in one store transaction.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type Item, item, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import type { Fields } from '../kmip/fields.js';
@@ -26,14 +26,20 @@ import {
   targetUid,
   uidItem,
 } from './managed.js';
+import { checkQuantumSafe, generatedKind, symmetricKeyBytes } from './create.js';
 import { RNG, replacementUsageLimits } from './generation.js';
 import { discardResident, generateResident, residentAttributes, residentRefOf, wantsResident } from './hsm-resident.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 
-/** Symmetric algorithms whose keys are uniformly random bytes, so a replacement is `randomBytes(length / 8)`. */
+/**
+ * Symmetric algorithms whose keys are uniformly random bytes, so a replacement is
+ * `randomBytes(length / 8)` whatever whole-byte length the existing key has; Triple DES replacements
+ * are three-key TDEA with odd parity (create.ts `tripleDesKeyBytes`).
+ */
 const RANDOM_KEY_ALGORITHMS: readonly number[] = [
   Enum.CryptographicAlgorithm.AES,
   Enum.CryptographicAlgorithm.ChaCha20,
+  Enum.CryptographicAlgorithm.ChaCha20Poly1305,
   Enum.CryptographicAlgorithm.HMAC_SHA1,
   Enum.CryptographicAlgorithm.HMAC_SHA224,
   Enum.CryptographicAlgorithm.HMAC_SHA256,
@@ -45,6 +51,11 @@ const RANDOM_KEY_ALGORITHMS: readonly number[] = [
   Enum.CryptographicAlgorithm.HMAC_SHA3_512,
 ];
 
+/** Whether a replacement of this algorithm and length can be generated. */
+function renewable(algorithm: number, length: number): boolean {
+  if (algorithm === Enum.CryptographicAlgorithm.DES3) return generatedKind(algorithm)?.accepts(length) === true;
+  return RANDOM_KEY_ALGORITHMS.includes(algorithm) && length > 0 && length % 8 === 0;
+}
 
 /** The dates an Offset moves (2.1 Table 303), Activation Date first. */
 const SHIFTED_DATES: readonly number[] = [Tag.ActivationDate, Tag.ProcessStartDate, Tag.ProtectStopDate, Tag.DeactivationDate];
@@ -77,6 +88,8 @@ export const rekey: OperationDefinition = {
     // The key bytes are generated and sealed before the transaction, from the algorithm and length the existing key has.
     const existing = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
     const { algorithm, length } = rekeyable(existing, requested, ctx);
+    // The replacement is required to be Quantum Safe if the request or the existing key says so (2.1 §4.45).
+    checkQuantumSafe(find(requested, Tag.QuantumSafe) === undefined ? existing.attributes : requested, algorithm, length);
     const newUid = randomUUID();
     // The replacement of an HSM-resident key is made in the HSM too, as is one the request asks to be resident.
     if (residentRefOf(existing) !== undefined || wantsResident(requested, ctx)) {
@@ -84,7 +97,7 @@ export const rekey: OperationDefinition = {
       await rekeyResident(ctx, uid, newUid, residentAttributes(requested, ctx), offset, { algorithm, length });
       return [uidItem(newUid)];
     }
-    const material = randomBytes(length / 8);
+    const material = symmetricKeyBytes(algorithm, length);
     const keyMaterial = item(Tag.KeyMaterial, 'ByteString', material);
     const value = structure(Tag.SymmetricKey, [
       structure(Tag.KeyBlock, [
@@ -192,8 +205,8 @@ function rekeyable(record: ManagedObjectRecord, requested: readonly Item[], ctx:
   if (algorithm?.type !== 'Enumeration' || length?.type !== 'Integer') {
     throw new KmipError(reason(ctx, 'InvalidObjectType', 'PermissionDenied'), `object ${record.uid} has no Cryptographic Algorithm and Length to re-key with`);
   }
-  if (!RANDOM_KEY_ALGORITHMS.includes(algorithm.value) || length.value <= 0 || length.value % 8 !== 0) {
-    throw new KmipError('FeatureNotSupported', 'kmipd re-keys AES, ChaCha20 and HMAC keys whose length is a whole number of bytes');
+  if (!renewable(algorithm.value, length.value)) {
+    throw new KmipError('FeatureNotSupported', 'kmipd re-keys AES, ChaCha20 and HMAC keys whose length is a whole number of bytes, and three-key Triple DES keys');
   }
   for (const given of [find(requested, Tag.CryptographicAlgorithm), find(requested, Tag.CryptographicLength)]) {
     const held = given?.tag === Tag.CryptographicAlgorithm ? algorithm : length;

@@ -35,6 +35,15 @@ import { archive } from '../operations/archive.js';
 import { recover } from '../operations/recover.js';
 import { exportObject } from '../operations/export.js';
 import { importObject } from '../operations/import.js';
+import { encrypt } from '../operations/encrypt.js';
+import { decrypt } from '../operations/decrypt.js';
+import { sign } from '../operations/sign.js';
+import { signatureVerify } from '../operations/signature-verify.js';
+import { mac } from '../operations/mac.js';
+import { macVerify } from '../operations/mac-verify.js';
+import { hash } from '../operations/hash.js';
+import { rngRetrieve } from '../operations/rng-retrieve.js';
+import { rngSeed } from '../operations/rng-seed.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -68,7 +77,16 @@ export function defaultOperations(): OperationRegistry {
     .register(archive)
     .register(recover)
     .register(exportObject)
-    .register(importObject);
+    .register(importObject)
+    .register(encrypt)
+    .register(decrypt)
+    .register(sign)
+    .register(signatureVerify)
+    .register(mac)
+    .register(macVerify)
+    .register(hash)
+    .register(rngRetrieve)
+    .register(rngSeed);
 }
 
 export interface StartOptions {

@@ -129,9 +129,11 @@ t.test('a Key Wrapping Specification is read with TTLV Encoding by default; what
   const parsed = parseWrapping(spec([method(Enum.WrappingMethod.Encrypt), keyInfo('kek', [mode(Enum.BlockCipherMode.NISTKeyWrap)])]), V21);
   t.equal(parsed.keyUid, 'kek');
   t.equal(parsed.encoding, 'TTLVEncoding', 'KMIP 2.1 §7.18: no Encoding Option means TTLV encoded');
+  t.equal(parsed.encodingGiven, false, 'and the client named none');
   t.ok(parsed.parameters, 'the Cryptographic Parameters are kept');
   const noEncoding = parseWrapping(spec([method(Enum.WrappingMethod.Encrypt), keyInfo('kek'), item(Tag.EncodingOption, 'Enumeration', Enum.EncodingOption.NoEncoding)]), V21);
   t.equal(noEncoding.encoding, 'NoEncoding');
+  t.equal(noEncoding.encodingGiven, true);
 
   refused(t, () => parseWrapping(spec([method(Enum.WrappingMethod.MACSign), keyInfo('kek')]), V21), 'KeyWrapTypeNotSupported', /MAC\/sign/);
   refused(t, () => parseWrapping(spec([method(Enum.WrappingMethod.MACSign), keyInfo('kek')]), V14), 'FeatureNotSupported');
@@ -200,7 +202,7 @@ t.test('a wrapped key block keeps its format, algorithm and length, carries the 
   const target = randomBytes(32);
   const params = cp([mode(Enum.BlockCipherMode.NISTKeyWrap)]);
   for (const encoding of ['TTLVEncoding', 'NoEncoding'] as const) {
-    const request = { keyUid: 'kek-1', parameters: undefined, encoding };
+    const request = { keyUid: 'kek-1', parameters: undefined, encoding, encodingGiven: true };
     const wrapped = wrapObject(aesKey(target), kek, request, params, V21);
     const block = blockOf(wrapped);
     t.same(block.value.map((c) => c.tag), [Tag.KeyFormatType, Tag.KeyValue, Tag.CryptographicAlgorithm, Tag.CryptographicLength, Tag.KeyWrappingData], `${encoding}: Key Block order of KMIP 2.1 §3.1`);
@@ -209,7 +211,7 @@ t.test('a wrapped key block keeps its format, algorithm and length, carries the 
     const data = childOf(block, Tag.KeyWrappingData) as StructureItem;
     t.same(childOf(data, Tag.WrappingMethod), item(Tag.WrappingMethod, 'Enumeration', Enum.WrappingMethod.Encrypt));
     t.same(childOf(data, Tag.EncryptionKeyInformation), structure(Tag.EncryptionKeyInformation, [item(Tag.UniqueIdentifier, 'TextString', 'kek-1'), params]));
-    t.same(childOf(data, Tag.EncodingOption), item(Tag.EncodingOption, 'Enumeration', Enum.EncodingOption[encoding]));
+    t.same(childOf(data, Tag.EncodingOption), item(Tag.EncodingOption, 'Enumeration', Enum.EncodingOption[encoding]), 'an Encoding Option the client named is repeated');
 
     // Independently of kmipd: RFC 3394 unwrap with node:crypto.
     const d = createDecipheriv('id-aes256-wrap', kekBytes, hex('A6A6A6A6A6A6A6A6'));
@@ -222,6 +224,7 @@ t.test('a wrapped key block keeps its format, algorithm and length, carries the 
   }
   const other: WrappingKey = { record: record('SymmetricKey', []), value: aesKey(randomBytes(32)) };
   const wrapped = wrapObject(aesKey(target), kek, { keyUid: 'kek-1', parameters: undefined, encoding: 'TTLVEncoding' }, params, V21);
+  t.equal(childOf(childOf(blockOf(wrapped), Tag.KeyWrappingData) as StructureItem, Tag.EncodingOption), undefined, 'KMIP 2.1 §3.3: no Encoding Option asked for, none in the Key Wrapping Data (TTLV implied)');
   const ttlv = { keyUid: 'kek-1', parameters: undefined, encoding: 'TTLVEncoding' } as const;
   refused(t, () => unwrapObject(wrapped, other, ttlv, params, V21), 'CryptographicFailure', /integrity check/);
   refused(t, () => unwrapObject(aesKey(target) as StructureItem, kek, ttlv, params, V21), 'InvalidField', /Byte String/);
