@@ -57,6 +57,8 @@ export interface KmipdConfig {
   };
   log: { level: LogLevel; file: string | null };
   workers: number;
+  /** Interop (KMIP 2.1 §6.1.26) is answered: test servers only. */
+  interop: boolean;
 }
 
 export interface LoadConfigOptions {

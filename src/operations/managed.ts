@@ -77,7 +77,7 @@ export function targetUid(payload: Fields, ctx: OperationContext): UniqueIdentif
  */
 export async function ownObject(reader: StoreReader, uid: UniqueIdentifier, ctx: OperationContext, archived: 'refuse' | 'allow' = 'refuse'): Promise<ManagedObjectRecord> {
   const record = await reader.get(uid, ctx.identity.name);
-  if (record === undefined) throw new KmipError('ItemNotFound', `no object with Unique Identifier ${uid}`);
+  if (record === undefined) throw new KmipError(reason(ctx, 'ObjectNotFound', 'ItemNotFound'), `no object with Unique Identifier ${uid}`);
   if (record.archived === true && archived === 'refuse') throw new KmipError('ObjectArchived', `object ${uid} is archived: Recover it first`);
   return record;
 }

@@ -44,13 +44,15 @@ import { macVerify } from '../operations/mac-verify.js';
 import { hash } from '../operations/hash.js';
 import { rngRetrieve } from '../operations/rng-retrieve.js';
 import { rngSeed } from '../operations/rng-seed.js';
+import { interop } from '../operations/interop.js';
+import { log } from '../operations/log.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
 
 /** Every operation kmipd implements. Query → Operations answers from this. */
-export function defaultOperations(): OperationRegistry {
-  return new OperationRegistry()
+export function defaultOperations(options: { interop?: boolean } = {}): OperationRegistry {
+  const registry = new OperationRegistry()
     .register(discoverVersions)
     .register(query)
     .register(create)
@@ -86,7 +88,11 @@ export function defaultOperations(): OperationRegistry {
     .register(macVerify)
     .register(hash)
     .register(rngRetrieve)
-    .register(rngSeed);
+    .register(rngSeed)
+    .register(log);
+  // KMIP 2.1 §6.1.26: Interop "SHALL NOT be available in a production server".
+  if (options.interop) registry.register(interop);
+  return registry;
 }
 
 export interface StartOptions {
@@ -124,7 +130,7 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
     throw err;
   }
   const processor = new Processor({
-    operations: operations ?? defaultOperations(),
+    operations: operations ?? defaultOperations({ interop: config.interop }),
     server,
     store,
     keyring,

@@ -198,7 +198,7 @@ t.test('2.1: activate, revoke for a compromise, destroy; a refused step says why
   t.match(gone.err, /^kmipctl get: Object Destroyed: /, 'the key material is gone');
   const missing = await kmipctl('activate', 'no-such-object');
   t.equal(missing.code, 1);
-  t.match(missing.err, /^kmipctl activate: Item Not Found: /);
+  t.match(missing.err, /^kmipctl activate: Object Not Found: /);
 });
 
 t.test('1.4: the same commands send Template-Attributes, Attribute Names and Attribute Indexes', async (t) => {

@@ -82,7 +82,7 @@ t.test('kmipctl export --wrap-key on one server, kmipctl import --unwrap-key on 
 
   const foreign = await kmipctl(b, 'import', join(files, 'key.ttlv'), '--replace');
   t.equal(foreign.code, 1);
-  t.match(foreign.err, /Item Not Found/, "without --unwrap-key the exporting server's KEK identifier is unknown here");
+  t.match(foreign.err, /Object Not Found/, "without --unwrap-key the exporting server's KEK identifier is unknown here");
 });
 
 t.test('kmipctl export and import refuse bad command lines before connecting', async (t) => {

@@ -31,6 +31,7 @@ function defaults(dataDir: string): KmipdConfig {
     keyring: { provider: 'software', module: null, tokenLabel: null, slot: null, pinFile: null, pinEnv: null, softhsm2Conf: null },
     log: { level: 'info', file: null },
     workers: 1,
+    interop: false,
   };
 }
 
@@ -238,5 +239,5 @@ t.test('the config template parses back to the defaults', async (t) => {
   await writeFile(join(dataDir, 'kmipd.yaml'), text);
   t.same(loadConfig({ dataDir, env: {} }), defaults(dataDir));
   const parsed = YAML.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers']);
+  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers', 'interop']);
 });

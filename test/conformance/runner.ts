@@ -78,7 +78,8 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
   // where it keeps them (AKLC-O-1-21, SKLC-O-1-21 and TL-M-3-21 expect Protection Storage Mask
   // Software). PKCS11-M-1-21, which drives a PKCS#11 token through KMIP, fails either way until
   // kmipd implements the PKCS#11 operation; it will then get a server on the pkcs11 keyring.
-  const kmipd = await startTestKmipd('kmipd-conformance-', 'conformance-other', { https: true, keyring: 'software' });
+  // interop: the BL cases begin and end with the Interop operation, which production servers lack.
+  const kmipd = await startTestKmipd('kmipd-conformance-', 'conformance-other', { https: true, keyring: 'software', overrides: ['interop=true'] });
   const ca = { cert: readFileSync(`${kmipd.dir}/ca.pem`, 'utf8'), key: readFileSync(`${kmipd.dir}/ca-key.pem`, 'utf8') };
   let n = 0;
   return {

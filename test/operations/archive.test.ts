@@ -105,15 +105,15 @@ for (const [label, version] of [
     t.pass('operations reach it again');
   });
 
-  t.test(`${label}: Archive and Recover of an unknown or another owner's key: Item Not Found`, async (t) => {
+  t.test(`${label}: Archive and Recover of an unknown or another owner's key: Object Not Found (1.x: Item Not Found)`, async (t) => {
     const c = await env.connect(version);
     t.teardown(() => c.close());
     const id = await register(c, version, `owned-${label}`, randomBytes(16));
     const other = await env.connect(version, env.other);
     t.teardown(() => other.close());
-    t.equal((await refusal(other.call('Archive', [uid(id)]))).reason, 'ItemNotFound');
-    t.equal((await refusal(other.call('Recover', [uid(id)]))).reason, 'ItemNotFound');
-    t.equal((await refusal(c.call('Recover', [uid('no-such-object')]))).reason, 'ItemNotFound');
+    t.equal((await refusal(other.call('Archive', [uid(id)]))).reason, version.major >= 2 ? 'ObjectNotFound' : 'ItemNotFound');
+    t.equal((await refusal(other.call('Recover', [uid(id)]))).reason, version.major >= 2 ? 'ObjectNotFound' : 'ItemNotFound');
+    t.equal((await refusal(c.call('Recover', [uid('no-such-object')]))).reason, version.major >= 2 ? 'ObjectNotFound' : 'ItemNotFound');
     await c.call('Get', [uid(id)]);
     t.pass("the owner's key is untouched");
   });

@@ -114,8 +114,8 @@ t.test('2.1: Add, Modify, Set, Adjust, Delete Attribute and Get Attribute List',
   t.ok((await attributes21(c, id)).some((a) => a.tag === Tag.Comment && a.value === 'by placeholder'));
 
   const stranger = await connect(V21, env.other);
-  t.equal((await refusal(stranger.call('AddAttribute', [uid(id), newAttribute(text(Tag.Comment, 'x'))]))).reason, 'ItemNotFound', "another env.owner's object is not found");
-  t.equal((await refusal(stranger.call('GetAttributeList', [uid(id)]))).reason, 'ItemNotFound');
+  t.equal((await refusal(stranger.call('AddAttribute', [uid(id), newAttribute(text(Tag.Comment, 'x'))]))).reason, 'ObjectNotFound', "another env.owner's object is not found");
+  t.equal((await refusal(stranger.call('GetAttributeList', [uid(id)]))).reason, 'ObjectNotFound');
   await stranger.close();
   await c.close();
 });

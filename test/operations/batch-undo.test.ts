@@ -48,7 +48,7 @@ t.test('Undo: a failing item rolls back the Create and Activate before it', asyn
     [Enum.ResultStatus.OperationUndone, Enum.ResultStatus.OperationUndone, Enum.ResultStatus.OperationFailed],
     'earlier items Operation Undone, the failed one answered, later ones not run',
   );
-  t.equal(response.items[2]!.resultReason, Enum.ResultReason.ItemNotFound);
+  t.equal(response.items[2]!.resultReason, Enum.ResultReason.ObjectNotFound);
   t.equal(response.items[0]!.payload, undefined, 'an undone Create hands out no Unique Identifier');
   t.same(await located(c, 'undo-rolled-back'), [], 'the created key does not exist');
   await c.close();

@@ -71,7 +71,7 @@ t.test('2.1 Check refusals name the refused value and empty the ID Placeholder',
   t.equal(refused.payload?.get(Tag.CryptographicUsageMask, 'Integer'), U.Encrypt | U.Sign, 'the refused mask is returned');
   t.equal(refused.payload?.get(Tag.UsageLimitsCount, 'LongInteger'), 11n, 'the refused count is returned');
   t.notOk(refused.payload?.has(Tag.UniqueIdentifier), 'no Unique Identifier on failure');
-  t.equal((await refusal(c.call('Check', [uid('no-such-key')]))).reason, 'ItemNotFound');
+  t.equal((await refusal(c.call('Check', [uid('no-such-key')]))).reason, 'ObjectNotFound');
 
   // Locate sets the ID Placeholder; a refused Check empties it, so the Get after it has no object.
   const batch = await c.request({
@@ -117,7 +117,7 @@ t.test('2.1 Obtain Lease: the server lease and the Last Change Date; none for a 
   await c.call('Destroy', [uid(gone)]);
   t.equal((await refusal(c.call('ObtainLease', [uid(gone)]))).reason, 'PermissionDenied', 'no lease for a destroyed key');
   const other = await env.connect(V21, env.other);
-  t.equal((await refusal(other.call('ObtainLease', [uid(id)]))).reason, 'ItemNotFound', "another client's key");
+  t.equal((await refusal(other.call('ObtainLease', [uid(id)]))).reason, 'ObjectNotFound', "another client's key");
   await other.close();
   await c.close();
 });

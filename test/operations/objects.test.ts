@@ -162,11 +162,11 @@ t.test('2.1: Register Secret Data (Opaque key block) and Get it back', async (t)
 t.test("another client identity can neither Get nor Locate the first one's key", async (t) => {
   const c = await connect(V21, env.other);
   const refused = await refusal(c.call('Get', [uid(registered)]));
-  t.equal(refused.reason, 'ItemNotFound');
+  t.equal(refused.reason, 'ObjectNotFound');
   const found = await c.call('Locate', [structure(Tag.Attributes, [name('objects-test-key')])]);
   t.same(found.payload!.values(Tag.UniqueIdentifier, 'TextString'), [], 'Locate finds nothing');
   const attrs = await refusal(c.call('GetAttributes', [uid(registered)]));
-  t.equal(attrs.reason, 'ItemNotFound');
+  t.equal(attrs.reason, 'ObjectNotFound');
   await c.close();
 });
 

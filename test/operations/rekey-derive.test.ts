@@ -164,9 +164,9 @@ t.test('Re-key refusals, and nothing changes when refused', async (t) => {
   const elsewhere = ours === Mask.ProtectionStorageMask.Software ? Mask.ProtectionStorageMask.Hardware : Mask.ProtectionStorageMask.Software;
   const masks = await refusal(c.call('ReKey', [uid(key), structure(Tag.ProtectionStorageMasks, [integer(Tag.ProtectionStorageMask, elsewhere)])]));
   t.equal(masks.reason, 'ProtectionStorageUnavailable', 'a Protection Storage Mask the server cannot honour');
-  t.equal((await refusal(c.call('ReKey', [uid('no-such-key')]))).reason, 'ItemNotFound');
+  t.equal((await refusal(c.call('ReKey', [uid('no-such-key')]))).reason, 'ObjectNotFound');
   const other = await env.connect(V21, env.other);
-  t.equal((await refusal(other.call('ReKey', [uid(key)]))).reason, 'ItemNotFound', "another client's key is not found");
+  t.equal((await refusal(other.call('ReKey', [uid(key)]))).reason, 'ObjectNotFound', "another client's key is not found");
   await other.close();
   await c.call('Destroy', [uid(key)]);
   t.equal((await refusal(c.call('ReKey', [uid(key)]))).reason, 'WrongKeyLifecycleState', 'a destroyed key is not re-keyed');
@@ -306,7 +306,7 @@ t.test('Derive Key refusals leave the base objects unchanged', async (t) => {
   const state = await refusal(c.call('DeriveKey', derivePayload('SymmetricKey', [preActive], Enum.DerivationMethod.PBKDF2, pbkdf2, aesOf(128))));
   t.equal(state.reason, 'WrongKeyLifecycleState', 'a Pre-Active base object');
   const other = await env.connect(V21, env.other);
-  t.equal((await refusal(other.call('DeriveKey', derivePayload('SymmetricKey', [base], Enum.DerivationMethod.PBKDF2, pbkdf2, aesOf(128))))).reason, 'ItemNotFound', "another client's key");
+  t.equal((await refusal(other.call('DeriveKey', derivePayload('SymmetricKey', [base], Enum.DerivationMethod.PBKDF2, pbkdf2, aesOf(128))))).reason, 'ObjectNotFound', "another client's key");
   await other.close();
   t.same(links(await attributesOf(c, base), Enum.LinkType.DerivedKeyLink), [], 'the base object has no Derived Key link');
   const opaque = await refusal(c.call('DeriveKey', [...derivePayload('SymmetricKey', [base], Enum.DerivationMethod.PBKDF2, pbkdf2, aesOf(128))].map((i) => (i.tag === Tag.ObjectType ? enumeration(Tag.ObjectType, Enum.ObjectType.OpaqueObject) : i))));
