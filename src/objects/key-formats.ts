@@ -14,7 +14,7 @@
  * X.509, Transparent EC Public Key (1.x: ECDSA/ECDH/ECMQV), uncompressed or X9.62 compressed;
  * symmetric ⇄ Raw, Transparent Symmetric Key. Nothing else: Key Format Type Not Supported.
  */
-import { ECDH, type KeyObject, createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
+import { ECDH, type KeyObject, createECDH, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { type Item, type StructureItem, item, registry, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Fields } from '../kmip/fields.js';
@@ -174,6 +174,35 @@ function big(fields: Fields, tag: number): bigint {
  * The key a Private Key or Public Key block holds (plaintext, any supported format). Material that
  * does not parse as its Key Format Type says is Invalid Field; the message never quotes it.
  */
+/**
+ * Parsed asymmetric keys by the SHA-256 of their DER bytes. OpenSSL 3 takes a few hundred
+ * microseconds to decode a key, more than the Sign it is for, so the KeyObjects of the most recently
+ * used keys are kept: at most DER_KEY_CACHE of them, the least recently used dropped first. The
+ * cache holds no key bytes of its own (the digest is the index; the KeyObject lives in OpenSSL),
+ * and a key is found only by presenting the same DER, which only an unseal of its object yields.
+ */
+const DER_KEY_CACHE = 1024;
+const derKeys = {
+  map: new Map<string, KeyObject>(),
+  id(priv: boolean, format: number, der: Uint8Array): string {
+    return `${priv ? 'private' : 'public'}:${format}:${createHash('sha256').update(der).digest('base64')}`;
+  },
+  get(priv: boolean, format: number, der: Uint8Array): KeyObject | undefined {
+    const id = this.id(priv, format, der);
+    const key = this.map.get(id);
+    if (key !== undefined) {
+      this.map.delete(id);
+      this.map.set(id, key);
+    }
+    return key;
+  },
+  put(priv: boolean, format: number, der: Uint8Array, key: KeyObject): KeyObject {
+    if (this.map.size >= DER_KEY_CACHE) this.map.delete(this.map.keys().next().value!);
+    this.map.set(this.id(priv, format, der), key);
+    return key;
+  },
+};
+
 export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fields): KeyObject {
   const format = block.need(Tag.KeyFormatType, 'Enumeration');
   const material = block.needStruct(Tag.KeyValue).required(Tag.KeyMaterial);
@@ -181,12 +210,17 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
   const title = formatTitle(format);
   try {
     if (material.type === 'ByteString') {
+      const parsed = derKeys.get(priv, format, material.value);
+      if (parsed !== undefined) return parsed;
       const der = Buffer.from(material.value);
-      if (priv && format === F.PKCS_1) return createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
-      if (priv && format === F.PKCS_8) return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-      if (priv && format === F.ECPrivateKey) return createPrivateKey({ key: der, format: 'der', type: 'sec1' });
-      if (!priv && format === F.PKCS_1) return createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
-      if (!priv && format === F.X_509) return createPublicKey({ key: der, format: 'der', type: 'spki' });
+      let key: KeyObject | undefined;
+      if (priv && format === F.PKCS_1) key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+      if (priv && format === F.PKCS_8) key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      if (priv && format === F.ECPrivateKey) key = createPrivateKey({ key: der, format: 'der', type: 'sec1' });
+      if (!priv && format === F.PKCS_1) key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
+      if (!priv && format === F.X_509) key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      der.fill(0);
+      if (key !== undefined) return derKeys.put(priv, format, material.value, key);
     } else if (material.type === 'Structure') {
       const m = new Fields(material);
       if (priv && format === F.TransparentRSAPrivateKey) {

@@ -133,10 +133,10 @@ export function needData(data: Uint8Array | undefined, operation: string): Uint8
  * the signing operation" — refused with Permission Denied there; MAC (§6.1.32) lists Usage Limit
  * Exceeded. The units are spent in their own write, before the operation runs.
  */
-export async function takeUsage(key: UsableKey, ctx: OperationContext, dataBytes: number, refusal: ResultReasonName): Promise<void> {
-  if (usageAllowance(key.record.attributes) === undefined) return;
+export async function takeUsage(key: ManagedObjectRecord, ctx: OperationContext, dataBytes: number, refusal: ResultReasonName): Promise<void> {
+  if (usageAllowance(key.attributes) === undefined) return;
   await ctx.store.transaction(async (tx) => {
-    const record = await ownObject(tx, key.record.uid, ctx);
+    const record = await ownObject(tx, key.uid, ctx);
     const allowance = usageAllowance(record.attributes);
     if (allowance === undefined) return;
     const unit = child(allowance.attribute, Tag.UsageLimitsUnit);

@@ -9,7 +9,7 @@
  * unit per request (Unit Object) or per byte of Data (Unit Byte); more than remains is Permission
  * Denied (CS-BC-M-7).
  */
-import { type Item, item, structure } from '../ttlv/index.js';
+import { type Item, item } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Fields } from '../kmip/fields.js';
 import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
@@ -17,12 +17,12 @@ import { isV2 } from '../kmip/version.js';
 import { KeyringError } from '../keys/types.js';
 import { type CipherParams, type Direction, openSymmetric, requestParams, resolveParams, rsaDecrypt, rsaEncrypt } from '../crypto/cipher.js';
 import { cipherStreams } from '../crypto/cipher-streams.js';
-import { stampLastChange } from '../objects/attribute-rules.js';
-import { child, find, withReplaced } from '../objects/items.js';
+import { child, find } from '../objects/items.js';
 import { keyFromBlock, symmetricBytes } from '../objects/key-formats.js';
 import { assertUsable } from '../objects/lifecycle.js';
 import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
-import { type KeyNeed, usableKey, wipe } from './crypto-key.js';
+import { type KeyNeed, takeUsage, usableKey, wipe } from './crypto-key.js';
+import { usageAllowance } from './get-usage-allocation.js';
 import { residentKeys, residentRefOf } from './hsm-resident.js';
 import { ownObject, reason, targetUid, uidItem } from './managed.js';
 import type { OperationContext, OperationDefinition, OperationHandler } from './registry.js';
@@ -94,7 +94,7 @@ async function localCipher(payload: Fields, req: CipherRequest, uid: UniqueIdent
     const ivItems = session.generatedIv === undefined ? [] : [item(Tag.IVCounterNonce, 'ByteString', session.generatedIv)];
     if (!streaming) {
       session.precheck(data.length);
-      if (req.direction === 'encrypt') await allocateUsage(uid, data.length, true, ctx);
+      if (req.direction === 'encrypt') await allocateUsage(key.record, data.length, true, ctx);
       const head = session.update(data);
       const tail = session.final();
       const tagItems = tail.tag === undefined ? [] : [item(Tag.AuthenticatedEncryptionTag, 'ByteString', tail.tag)];
@@ -106,7 +106,7 @@ async function localCipher(payload: Fields, req: CipherRequest, uid: UniqueIdent
     }
     let out: Buffer;
     try {
-      if (req.direction === 'encrypt') await allocateUsage(uid, data.length, true, ctx);
+      if (req.direction === 'encrypt') await allocateUsage(key.record, data.length, true, ctx);
       out = session.update(data);
     } catch (err) {
       cipherStreams.close(correlation);
@@ -150,7 +150,7 @@ async function continueStream(payload: Fields, req: CipherRequest, ctx: Operatio
     const record = await ctx.store.read((reader) => ownObject(reader, stream.uid as UniqueIdentifier, ctx));
     assertUsable(record, need.purpose, ctx.clock.now(), { version: ctx.version });
     const data = req.data ?? new Uint8Array(0);
-    if (req.direction === 'encrypt') await allocateUsage(stream.uid as UniqueIdentifier, data.length, false, ctx);
+    if (req.direction === 'encrypt') await allocateUsage(record, data.length, false, ctx);
     const out = stream.session.update(data);
     if (!req.final) return [uidItem(stream.uid), dataItem(out), item(Tag.CorrelationValue, 'ByteString', correlation)];
     cipherStreams.close(correlation);
@@ -167,27 +167,16 @@ async function continueStream(payload: Fields, req: CipherRequest, ctx: Operatio
 /**
  * 2.1 §6.1.17: "the server SHALL obtain an allocation from the current Usage Limits value prior to
  * performing the encryption operation"; unable to → Permission Denied (CS-BC-M-7). Unit Object
- * counts the first request of an operation, Unit Byte every byte of Data.
+ * counts the first request of an operation, Unit Byte every byte of Data. A key without Usage
+ * Limits needs no write at all.
  */
-async function allocateUsage(uid: UniqueIdentifier, bytes: number, first: boolean, ctx: OperationContext): Promise<void> {
-  await ctx.store.transaction(async (tx) => {
-    const record = await ownObject(tx, uid, ctx);
-    const limits = find(record.attributes, Tag.UsageLimits);
-    if (limits?.type !== 'Structure') return;
-    const unit = child(limits, Tag.UsageLimitsUnit);
-    const wanted = BigInt(unit?.type === 'Enumeration' && unit.value === Enum.UsageLimitsUnit.Object ? (first ? 1 : 0) : bytes);
-    if (wanted === 0n) return;
-    const total = child(limits, Tag.UsageLimitsTotal);
-    const count = child(limits, Tag.UsageLimitsCount);
-    const remaining = count?.type === 'LongInteger' ? count.value : total?.type === 'LongInteger' ? total.value : 0n;
-    if (wanted > remaining) {
-      throw new KmipError('PermissionDenied', `the Usage Limits of ${uid} allow ${remaining} more ${unit?.type === 'Enumeration' && unit.value === Enum.UsageLimitsUnit.Object ? 'operations' : 'bytes'}; this Encrypt needs ${wanted}`);
-    }
-    const rest = limits.value.filter((c) => c.tag !== Tag.UsageLimitsCount);
-    const updated = structure(Tag.UsageLimits, [...rest, item(Tag.UsageLimitsCount, 'LongInteger', remaining - wanted)]);
-    record.attributes = stampLastChange(withReplaced(record.attributes, [updated]), ctx.clock.now());
-    await tx.update(record);
-  });
+async function allocateUsage(record: ManagedObjectRecord, bytes: number, first: boolean, ctx: OperationContext): Promise<void> {
+  const allowance = usageAllowance(record.attributes);
+  if (allowance === undefined) return;
+  const unit = child(allowance.attribute, Tag.UsageLimitsUnit);
+  const perByte = unit?.type === 'Enumeration' && unit.value === Enum.UsageLimitsUnit.Byte;
+  if (!first && !perByte) return;
+  await takeUsage(record, ctx, bytes, 'PermissionDenied');
 }
 
 /**
@@ -220,7 +209,7 @@ async function residentCipher(payload: Fields, req: CipherRequest, record: Manag
     if (req.direction === 'encrypt') {
       if (req.iv === undefined && !params.randomIv) throw new KmipError('InvalidMessage', 'AES-GCM needs an IV/Counter/Nonce (or Random IV true in the Cryptographic Parameters)');
       if (req.iv !== undefined && (req.iv.length < 1 || req.iv.length > 128)) throw new KmipError('InvalidField', `AES-GCM takes an IV/Counter/Nonce of 1 to 128 bytes, not ${req.iv.length}`);
-      await allocateUsage(record.uid, data.length, true, ctx);
+      await allocateUsage(record, data.length, true, ctx);
       const out = await keys.encrypt(ref, data, { ...(req.iv === undefined ? {} : { iv: req.iv }), ...aad, tagLength });
       const ivItems = req.iv === undefined ? [item(Tag.IVCounterNonce, 'ByteString', out.iv)] : [];
       return [uidItem(record.uid), dataItem(out.ciphertext), ...ivItems, item(Tag.AuthenticatedEncryptionTag, 'ByteString', out.tag)];

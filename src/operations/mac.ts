@@ -36,7 +36,7 @@ export const mac: OperationDefinition = {
     try {
       const { scheme, bytes } = macKey(key, request.params, ctx);
       const input = needData(request.data, 'MAC');
-      await takeUsage(key, ctx, input.length, reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'));
+      await takeUsage(key.record, ctx, input.length, reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'));
       return [uidItem(key.record.uid), item(Tag.MACData, 'ByteString', computeMac(scheme, bytes, input))];
     } finally {
       wipe(key.value);

@@ -51,7 +51,7 @@ export const sign: OperationDefinition = {
       const { keyObject, scheme, reasons } = schemeOf(key, request.params, ctx);
       const digested = digestedData(payload, request.data, request.multipart);
       const input = digested ?? needData(request.data, 'Sign');
-      await takeUsage(key, ctx, input.length, 'PermissionDenied');
+      await takeUsage(key.record, ctx, input.length, 'PermissionDenied');
       const signature = digested !== undefined ? signDigest(scheme, keyObject, digested, reasons) : signData(scheme, keyObject, input);
       const out: Item[] = [uidItem(key.record.uid), item(Tag.SignatureData, 'ByteString', signature)];
       return out;

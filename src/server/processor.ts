@@ -281,7 +281,18 @@ function answerVersionFor(requested: ProtocolVersion | undefined): ProtocolVersi
  */
 function failure(base: ResponseBatchItem, reason: ResultReasonName, message: string, version: ProtocolVersion): ResponseBatchItem {
   const { payload: _payload, ...rest } = base;
-  return { ...rest, resultStatus: 'OperationFailed', resultReason: Enum.ResultReason[reasonIn(reason, version)], resultMessage: message };
+  return { ...rest, resultStatus: 'OperationFailed', resultReason: Enum.ResultReason[reasonIn(reason, version)], resultMessage: asciiMessage(message) };
+}
+
+const ASCII_FOR: Record<string, string> = { '§': 'section ', '—': '-', '–': '-', '’': "'", '‘': "'", '“': '"', '”': '"', '…': '...', '→': '->', '×': 'x', '≥': '>=', '≤': '<=', '−': '-' };
+
+/**
+ * Result Messages go out in ASCII. Text Strings are UTF-8 (KMIP 2.1 §10.1.2), but PyKMIP 0.10,
+ * which many clients embed, decodes them byte by byte and fails on anything else (a "§" in a
+ * clause reference made it raise UnicodeDecodeError instead of reporting the refusal).
+ */
+function asciiMessage(message: string): string {
+  return message.replace(/[^ -~\t\n\r]/g, (c) => ASCII_FOR[c] ?? '?');
 }
 
 function reasonIn(reason: ResultReasonName, version: ProtocolVersion): ResultReasonName {

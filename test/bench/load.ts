@@ -61,7 +61,7 @@ const FALLBACK_VERSIONS: ProtocolVersion[] = [
   { major: 1, minor: 2 },
 ];
 
-const SCENARIO_NAMES = ['discover', 'create-sqlite', 'create-pg', 'create-pykmip', 'get', 'locate-1m'] as const;
+const SCENARIO_NAMES = ['discover', 'create-sqlite', 'create-pg', 'create-pykmip', 'get', 'locate-1m', 'crypto'] as const;
 type ScenarioName = (typeof SCENARIO_NAMES)[number];
 const DEFAULT_PG = process.env.KMIPD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -86,6 +86,8 @@ const HELP = `Usage: npm run bench:load -- [options]
                         get          Get of existing keys (--keys of them), kmipd and PyKMIP
                         locate-1m    Locate by Name, on an empty store and among --objects seeded objects,
                                      with kmipd's memory before and after seeding
+                        crypto       AES-256-GCM Encrypt of 64 bytes and ECDSA P-256 Sign of 64 bytes on
+                                     kmipd, against the echo server answering the same requests
   --pg URL            PostgreSQL for create-pg, a fresh schema per run (default ${DEFAULT_PG})
   --keys N            keys created before the get scenario (default 1000)
   --objects N         objects seeded for locate-1m (default 1000000)
@@ -932,6 +934,76 @@ function getSpecs(ctx: BenchContext): RunSpec[] {
   ];
 }
 
+/** The 64 bytes every crypto request encrypts or signs. */
+const CRYPTO_DATA = Buffer.alloc(64, 0x5a);
+
+/**
+ * Encrypt and Sign on kmipd, each with a key made (and activated) on the target first, and the
+ * echo server answering the very same requests with its fixed response: the ceiling.
+ */
+function cryptoSpecs(ctx: BenchContext): RunSpec[] {
+  const U = Mask.CryptographicUsageMask;
+  const params = (fields: Item[]): Item => structure(Tag.CryptographicParameters, fields);
+  const encrypt = (uid: string): Item[] => [
+    item(Tag.UniqueIdentifier, 'TextString', uid),
+    params([item(Tag.BlockCipherMode, 'Enumeration', Enum.BlockCipherMode.GCM), item(Tag.TagLength, 'Integer', 16), item(Tag.RandomIV, 'Boolean', true)]),
+    item(Tag.Data, 'ByteString', CRYPTO_DATA),
+  ];
+  const sign = (uid: string): Item[] => [
+    item(Tag.UniqueIdentifier, 'TextString', uid),
+    params([item(Tag.DigitalSignatureAlgorithm, 'Enumeration', Enum.DigitalSignatureAlgorithm.ECDSAWithSHA256)]),
+    item(Tag.Data, 'ByteString', CRYPTO_DATA),
+  ];
+  const aesKey = (): Item[] => [
+    item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey),
+    structure(Tag.Attributes, [
+      item(Tag.CryptographicAlgorithm, 'Enumeration', Enum.CryptographicAlgorithm.AES),
+      item(Tag.CryptographicLength, 'Integer', 256),
+      item(Tag.CryptographicUsageMask, 'Integer', U.Encrypt | U.Decrypt),
+    ]),
+  ];
+  const ecPair = (): Item[] => [
+    structure(Tag.CommonAttributes, [
+      item(Tag.CryptographicAlgorithm, 'Enumeration', Enum.CryptographicAlgorithm.EC),
+      item(Tag.CryptographicLength, 'Integer', 256),
+      structure(Tag.CryptographicDomainParameters, [item(Tag.RecommendedCurve, 'Enumeration', Enum.RecommendedCurve.P_256)]),
+    ]),
+    structure(Tag.PrivateKeyAttributes, [item(Tag.CryptographicUsageMask, 'Integer', U.Sign)]),
+    structure(Tag.PublicKeyAttributes, [item(Tag.CryptographicUsageMask, 'Integer', U.Verify)]),
+  ];
+  /** Makes the key on the target with `make`, activates the key named by `tag`, and answers its uid. */
+  const prepare = async (port: number, version: ProtocolVersion, operation: number, payload: Item[], tag: number): Promise<string> => {
+    const socket = await connectTls(port, ctx.creds);
+    try {
+      const [made] = parseResponse(decode(await roundTrip(socket, encodeItem(version, operation, payload)))).items;
+      if (made?.resultStatus !== Enum.ResultStatus.Success) throw new Error(`key set-up failed: ${reasonName(made?.resultReason)} ${made?.resultMessage ?? ''}`);
+      const uid = made.payload!.need(tag, 'TextString');
+      const [active] = parseResponse(decode(await roundTrip(socket, encodeItem(version, Enum.Operation.Activate, [item(Tag.UniqueIdentifier, 'TextString', uid)])))).items;
+      if (active?.resultStatus !== Enum.ResultStatus.Success) throw new Error(`Activate failed: ${reasonName(active?.resultReason)}`);
+      return uid;
+    } finally {
+      socket.destroy();
+    }
+  };
+  const fixedKey = 'bench-key-uid';
+  return [
+    {
+      label: 'kmipd-encrypt',
+      start: (c) => startKmipd(c),
+      probe: fixed(['discover']),
+      requests: async (port, version) => [encodeItem(version, Enum.Operation.Encrypt, encrypt(await prepare(port, version, Enum.Operation.Create, aesKey(), Tag.UniqueIdentifier)))],
+    },
+    {
+      label: 'kmipd-sign',
+      start: (c) => startKmipd(c),
+      probe: fixed(['discover']),
+      requests: async (port, version) => [encodeItem(version, Enum.Operation.Sign, sign(await prepare(port, version, Enum.Operation.CreateKeyPair, ecPair(), Tag.PrivateKeyUniqueIdentifier)))],
+    },
+    // The echo server answers any message with its fixed Discover Versions response.
+    { label: 'echo', start: startEcho, probe: fixed(['discover']), requests: (_port, version) => Promise.resolve([encodeItem(version, Enum.Operation.Encrypt, encrypt(fixedKey))]) },
+  ];
+}
+
 /**
  * Locate by Name among `--objects` objects: kmipd measured on an empty database, then the
  * objects are seeded into the same running server's database by `test/bench/seed.ts` in another
@@ -1053,7 +1125,7 @@ interface Table {
 }
 
 /** Scenarios in the order they run; the create-* ones share one table. */
-const SCENARIO_ORDER = ['discover', 'create', 'get', 'locate-1m'] as const;
+const SCENARIO_ORDER = ['discover', 'create', 'get', 'locate-1m', 'crypto'] as const;
 
 async function runScenario(scenario: (typeof SCENARIO_ORDER)[number], ctx: BenchContext): Promise<Table> {
   const results: TargetResult[] = [];
@@ -1075,6 +1147,9 @@ async function runScenario(scenario: (typeof SCENARIO_ORDER)[number], ctx: Bench
       const { results: rows, notes } = await locateScenario(ctx);
       return { op: `locate by Name among ${ctx.options.objects} objects`, results: rows, ratios: [], notes };
     }
+    case 'crypto':
+      for (const spec of cryptoSpecs(ctx)) results.push(await benchTarget(spec, ctx));
+      return { op: 'AES-256-GCM Encrypt / ECDSA P-256 Sign of 64 bytes', results, ratios: [['kmipd-encrypt', 'echo'], ['kmipd-sign', 'echo']] };
   }
 }
 
