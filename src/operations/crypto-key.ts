@@ -43,7 +43,12 @@ export interface UsableKey {
 
 /** The caller's key for `need`, checked and unsealed. */
 export async function usableKey(uid: UniqueIdentifier, ctx: OperationContext, need: KeyNeed): Promise<UsableKey> {
-  const record = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
+  return unsealedKey(await ctx.store.read((reader) => ownObject(reader, uid, ctx)), ctx, need);
+}
+
+/** Refuses a key that cannot serve `need`: its type, state, dates and usage mask (2.x / 1.x reasons). */
+export function assertKeyFor(record: ManagedObjectRecord, ctx: OperationContext, need: KeyNeed): void {
+  const uid = record.uid;
   if (!need.objectTypes.includes(record.objectType)) {
     throw new KmipError(reason(ctx, 'InvalidObjectType', 'PermissionDenied'), `${need.operation} takes a ${need.objectTypes.join(' or ')}, and object ${uid} is a ${record.objectType}`);
   }
@@ -56,6 +61,12 @@ export async function usableKey(uid: UniqueIdentifier, ctx: OperationContext, ne
       `the Cryptographic Usage Mask of ${uid} (0x${held.toString(16)}) does not permit ${need.operation} (KMIP 2.1 §4.20)`,
     );
   }
+}
+
+/** An already-read key for `need`: checked, then unsealed. */
+export async function unsealedKey(record: ManagedObjectRecord, ctx: OperationContext, need: KeyNeed): Promise<UsableKey> {
+  const uid = record.uid;
+  assertKeyFor(record, ctx, need);
   if (record.sealedValue === undefined) throw new KmipError('KeyValueNotPresent', `object ${uid} has no key material`);
   const value = await unsealObject(ctx, record);
   const block = Fields.of(value, record.objectType).needStruct(Tag.KeyBlock);

@@ -21,7 +21,7 @@ import { child, find } from '../objects/items.js';
 import { keyFromBlock, symmetricBytes } from '../objects/key-formats.js';
 import { assertUsable } from '../objects/lifecycle.js';
 import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
-import { type KeyNeed, takeUsage, usableKey, wipe } from './crypto-key.js';
+import { type KeyNeed, assertKeyFor, takeUsage, unsealedKey, wipe } from './crypto-key.js';
 import { usageAllowance } from './get-usage-allocation.js';
 import { residentKeys, residentRefOf } from './hsm-resident.js';
 import { ownObject, reason, targetUid, uidItem } from './managed.js';
@@ -73,15 +73,16 @@ export function cipherHandler(direction: Direction): OperationHandler {
     const uid = targetUid(payload, ctx);
     const record = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
     if (residentRefOf(record) !== undefined) return residentCipher(payload, req, record, ctx);
-    return localCipher(payload, req, uid, ctx);
+    return localCipher(payload, req, record, ctx);
   };
 }
 
 /** A one-shot operation, or the first part of a stream, on key material unsealed for this request. */
-async function localCipher(payload: Fields, req: CipherRequest, uid: UniqueIdentifier, ctx: OperationContext): Promise<Item[]> {
+async function localCipher(payload: Fields, req: CipherRequest, record: ManagedObjectRecord, ctx: OperationContext): Promise<Item[]> {
   const v2 = isV2(ctx.version);
+  const uid = record.uid;
   const need = NEEDS[req.direction];
-  const key = await usableKey(uid, ctx, need);
+  const key = await unsealedKey(record, ctx, need);
   try {
     const params = resolveParams(requestParams(payload), key.parameters, key.algorithm, v2);
     const data = req.data ?? new Uint8Array(0);
@@ -186,13 +187,8 @@ async function allocateUsage(record: ManagedObjectRecord, bytes: number, first: 
 async function residentCipher(payload: Fields, req: CipherRequest, record: ManagedObjectRecord, ctx: OperationContext): Promise<Item[]> {
   const v2 = isV2(ctx.version);
   const need = NEEDS[req.direction];
-  if (record.objectType !== 'SymmetricKey') throw new KmipError(reason(ctx, 'InvalidObjectType', 'InvalidField'), `${need.operation} of an HSM-resident ${record.objectType} is not supported`);
-  assertUsable(record, need.purpose, ctx.clock.now(), { version: ctx.version });
-  const mask = find(record.attributes, Tag.CryptographicUsageMask);
-  const held = mask?.type === 'Integer' ? mask.value : 0;
-  if ((held & need.usage) !== need.usage) {
-    throw new KmipError(reason(ctx, 'IncompatibleCryptographicUsageMask', 'PermissionDenied'), `the Cryptographic Usage Mask of ${record.uid} (0x${held.toString(16)}) does not permit ${need.operation} (KMIP 2.1 §4.20)`);
-  }
+  assertKeyFor(record, ctx, need);
+  if (record.objectType !== 'SymmetricKey') throw new KmipError(reason(ctx, 'InvalidObjectType', 'PermissionDenied'), `${need.operation} of an HSM-resident ${record.objectType} is not supported`);
   const attr = find(record.attributes, Tag.CryptographicParameters);
   const alg = find(record.attributes, Tag.CryptographicAlgorithm);
   const params = resolveParams(requestParams(payload), attr?.type === 'Structure' ? new Fields(attr) : undefined, alg?.type === 'Enumeration' ? alg.value : undefined, v2);
