@@ -17,24 +17,9 @@ import warnings
 from kmip.core import enums
 from kmip.services.kmip_client import KMIPProxy
 
-VERSIONS = {
-    '1.0': enums.KMIPVersion.KMIP_1_0,
-    '1.1': enums.KMIPVersion.KMIP_1_1,
-    '1.2': enums.KMIPVersion.KMIP_1_2,
-    '1.3': enums.KMIPVersion.KMIP_1_3,
-    '1.4': enums.KMIPVersion.KMIP_1_4,
-    '2.0': enums.KMIPVersion.KMIP_2_0,
-}
+from pykmip_common import VERSIONS, enum_name  # next to this script
 
 
-def camel(name):
-    return ''.join(word.capitalize() for word in name.split('_'))
-
-
-def enum_name(value):
-    """PyKMIP hands back enum members, or primitives whose .value is one."""
-    member = value if hasattr(value, 'name') else getattr(value, 'value', value)
-    return camel(member.name) if hasattr(member, 'name') else member
 
 
 def status(result):
