@@ -11,6 +11,7 @@ import * as discover from './discover.js';
 import * as lifecycle from './lifecycle.js';
 import * as objects from './objects.js';
 import * as query from './query.js';
+import * as pki from './pki-ops.js';
 import * as retrieve from './retrieve.js';
 import * as transfer from './transfer.js';
 import * as ttlv from './ttlv.js';
@@ -58,6 +59,11 @@ export const commands: ReadonlyMap<string, CommandModule> = new Map<string, Comm
   ['obtain-lease', lifecycle.obtainLease],
   ['get-usage-allocation', lifecycle.getUsageAllocation],
   ['datakey', datakey],
+  ['create-split-key', pki.createSplitKey],
+  ['join-split-key', pki.joinSplitKey],
+  ['certify', pki.certify],
+  ['recertify', pki.recertify],
+  ['validate', pki.validate],
   ['ttlv', ttlv],
 ]);
 

@@ -2,9 +2,11 @@
  * Encrypt and Decrypt on node:crypto (no hand-written primitives): which Cryptographic Parameters
  * apply, and the ciphers they name. Symmetric: AES ECB, CBC, CFB, OFB, CTR, GCM, XTS and key wrap
  * (RFC 3394, RFC 5649); Triple DES ECB and CBC; ChaCha20 and ChaCha20-Poly1305. Asymmetric: RSA
- * OAEP and PKCS#1 v1.5 (encryption only; see `rsaDecrypt`).
+ * OAEP (with its own MGF1 hash through src/crypto/oaep.ts) and PKCS#1 v1.5 (encryption only; see
+ * `rsaDecrypt`).
  *
- * Refusals: parameters the client got wrong (IV, tag or data length) are Invalid Field; parameters
+ * Refusals: parameters the client got wrong (IV, tag or data length) are Invalid Field (a Tag
+ * Length out of range is General Failure, see `tagLengthFor`); parameters
  * kmipd does not implement are Unsupported Cryptographic Parameters (2.x) / Feature Not Supported
  * (1.x); a decryption that does not authenticate or unpad is Cryptographic Failure. No message
  * quotes data or key bytes.
@@ -22,6 +24,7 @@ import {
 } from 'node:crypto';
 import { KmipError } from '../kmip/errors.js';
 import { Fields } from '../kmip/fields.js';
+import { type OaepHashes, oaepDecrypt, oaepEncrypt, oaepRoom } from './oaep.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
 
 export type Direction = 'encrypt' | 'decrypt';
@@ -183,10 +186,15 @@ function planFor(params: CipherParams, keyLength: number, v2: boolean): Plan {
 /**
  * Tag lengths kmipd accepts: 12 to 16 bytes, for GCM (NIST SP 800-38D §5.2.1.2, without the short
  * tags of its Appendix C) and for Poly1305 truncated as CS-BC-M-CHACHA20POLY1305-1 does (12 accepted; 1 and 32 refused).
+ *
+ * Another Tag Length is General Failure. The spec names no reason for it (2.1 §6.1.17.1 lists
+ * none that fits better than Invalid Field), but the mandatory Basic Cryptographic profile cases
+ * fix it: CS-BC-M-GCM-1 (1.4 and 2.1) and CS-BC-M-CHACHA20POLY1305-1-21, requests 7 and 8 (Tag
+ * Length 1 and 32), expect General Failure, and Profiles 2.1 §4.1 allows no other Result Reason.
  */
 function tagLengthFor(plan: Plan, params: CipherParams): number {
   const length = params.tagLength ?? 16;
-  if (length < 12 || length > 16) throw new KmipError('InvalidField', `Tag Length ${length} is not accepted for ${plan.title}: 12 to 16 bytes`);
+  if (length < 12 || length > 16) throw new KmipError('GeneralFailure', `Tag Length ${length} is not accepted for ${plan.title}: 12 to 16 bytes`);
   return length;
 }
 
@@ -354,8 +362,10 @@ const HASH_NAMES: Partial<Record<number, string>> = {
   [H.SHA3_512]: 'sha3-512',
 };
 
-/** node:crypto's RSA options for the parameters. */
-function rsaOptions(params: CipherParams, direction: Direction, v2: boolean): { padding: number; oaepHash?: string; oaepLabel?: Buffer } {
+/** node:crypto's RSA options for the parameters, or the hashes of an OAEP whose MGF1 hash is not the OAEP hash. */
+type RsaOptions = { padding: number; oaepHash?: string; oaepLabel?: Buffer } | { padding: 'oaep-mgf1'; oaep: OaepHashes };
+
+function rsaOptions(params: CipherParams, direction: Direction, v2: boolean): RsaOptions {
   if (params.mode !== undefined) throw new KmipError('InvalidField', 'RSA takes no Block Cipher Mode');
   if (params.padding === P.OAEP) {
     if (params.maskGenerator !== undefined && params.maskGenerator !== Enum.MaskGenerator.MGF1) throw unsupported(v2, 'OAEP runs with MGF1 only');
@@ -364,14 +374,13 @@ function rsaOptions(params: CipherParams, direction: Direction, v2: boolean): { 
     const mgfHashing = params.maskGeneratorHashing ?? H.SHA_1;
     const oaepHash = HASH_NAMES[hashing];
     if (oaepHash === undefined) throw unsupported(v2, `OAEP with ${titleOf(H, hashing)} is not supported`);
-    // node:crypto runs MGF1 over the OAEP hash; another MGF1 hash cannot be honoured, and is refused rather than ignored.
-    if (mgfHashing !== hashing) {
-      throw unsupported(
-        v2,
-        `kmipd runs OAEP with MGF1 over the OAEP hash (${titleOf(H, hashing)}); the Mask Generator Hashing Algorithm is ${titleOf(H, mgfHashing)}${params.maskGeneratorHashing === undefined ? ' (the default when omitted): give it as ' + titleOf(H, hashing) : ''}`,
-      );
-    }
-    return { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash, ...(params.pSource === undefined || params.pSource.length === 0 ? {} : { oaepLabel: Buffer.from(params.pSource) }) };
+    const mgf1Hash = HASH_NAMES[mgfHashing];
+    if (mgf1Hash === undefined) throw unsupported(v2, `MGF1 with ${titleOf(H, mgfHashing)} is not supported`);
+    const label = params.pSource === undefined || params.pSource.length === 0 ? undefined : Buffer.from(params.pSource);
+    // node:crypto runs MGF1 over the OAEP hash; when the parameters name another MGF1 hash
+    // (CS-AC-M-OAEP-7..10: SHA-384 with MGF1 SHA-256), src/crypto/oaep.ts does the padding.
+    if (mgfHashing !== hashing) return { padding: 'oaep-mgf1', oaep: { hash: oaepHash, mgf1Hash, ...(label ? { label } : {}) } };
+    return { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash, ...(label ? { oaepLabel: label } : {}) };
   }
   if (params.padding === P.PKCS1V1_5) {
     if (direction === 'decrypt') {
@@ -386,6 +395,15 @@ function rsaOptions(params: CipherParams, direction: Direction, v2: boolean): { 
 
 export function rsaEncrypt(params: CipherParams, key: KeyObject, data: Uint8Array, v2: boolean): Buffer {
   const options = rsaOptions(params, 'encrypt', v2);
+  if (options.padding === 'oaep-mgf1') {
+    const room = oaepRoom(key, options.oaep.hash);
+    if (data.length > room) throw new KmipError('InvalidField', `this RSA key and padding take at most ${Math.max(room, 0)} bytes of Data, not ${data.length}`);
+    try {
+      return oaepEncrypt(key, data, options.oaep);
+    } catch {
+      throw new KmipError('CryptographicFailure', 'RSA encryption failed');
+    }
+  }
   const modulus = key.asymmetricKeyDetails?.modulusLength ?? 0;
   const overhead = options.padding === constants.RSA_PKCS1_PADDING ? 11 : 2 * (getHashLength(options.oaepHash) ?? 20) + 2;
   const room = Math.floor(modulus / 8) - overhead;
@@ -404,6 +422,7 @@ export function rsaEncrypt(params: CipherParams, key: KeyObject, data: Uint8Arra
 export function rsaDecrypt(params: CipherParams, key: KeyObject, data: Uint8Array, v2: boolean): Buffer {
   const options = rsaOptions(params, 'decrypt', v2);
   try {
+    if (options.padding === 'oaep-mgf1') return oaepDecrypt(key, data, options.oaep);
     return privateDecrypt({ key, ...options }, data);
   } catch {
     throw new KmipError('CryptographicFailure', 'RSA decryption failed: the ciphertext does not decrypt under this key and padding');

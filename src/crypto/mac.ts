@@ -5,8 +5,11 @@
  *
  * The MAC algorithm is the Cryptographic Algorithm given (request, else the key's parameters),
  * else the key's own Cryptographic Algorithm: an HMAC_* key computes that HMAC; an AES key
- * computes CMAC (Block Cipher Mode CMAC, or none). An algorithm that contradicts the key's (an
- * HMAC asked of an AES key, HMAC-SHA512 of an HMAC-SHA256 key) is a wrong parameter.
+ * computes CMAC (Block Cipher Mode CMAC, or none). An HMAC named for another symmetric key (an AES
+ * key whose Cryptographic Parameters say HMAC_SHA256, as OASIS CS-AC-M-4..6 register) runs over
+ * that key's bytes: RFC 2104 §2 takes a key of any length, and the MAC Generate / MAC Verify usage
+ * bits are what allow MACing with it. An algorithm that contradicts the key's (HMAC-SHA512 of an
+ * HMAC-SHA256 key, AES-CMAC of an HMAC key) is a wrong parameter.
  *
  * node:crypto has no CMAC call, so CMAC is RFC 4493 §2.3–2.4 written over node's AES: subkeys
  * from AES-ECB of the zero block, the message as AES-CBC with a zero IV, the tag its last block.
@@ -41,7 +44,8 @@ export function macScheme(keyAlgorithm: number | undefined, request: Fields | un
   if (algorithm === undefined) throw new KmipError(reasons.bad, 'the key has no Cryptographic Algorithm and the request names none: no MAC algorithm to use');
   const hash = HMACS.get(algorithm);
   if (hash !== undefined) {
-    if (keyAlgorithm !== undefined && keyAlgorithm !== algorithm) throw new KmipError(reasons.bad, `${name(algorithm)} was asked of a ${name(keyAlgorithm)} key`);
+    // An HMAC key is bound to its hash; any other symmetric key is just key bytes to HMAC.
+    if (keyAlgorithm !== undefined && keyAlgorithm !== algorithm && HMACS.has(keyAlgorithm)) throw new KmipError(reasons.bad, `${name(algorithm)} was asked of a ${name(keyAlgorithm)} key`);
     return { kind: 'hmac', hash };
   }
   if (algorithm === A.AES) {

@@ -1,6 +1,6 @@
 /**
  * Digital signatures on node:crypto: RSA PKCS#1 v1.5 and PSS, ECDSA (P-256/384/521, DER
- * signatures), Ed25519 and Ed448; and the resolution of the signature scheme from Cryptographic
+ * signatures), DSA (FIPS 186-4, DER signatures), Ed25519 and Ed448; and the resolution of the signature scheme from Cryptographic
  * Parameters (KMIP 2.1 §4.12 / 1.4 §3.6) as Sign and Signature Verify take them (2.1 §6.1.55–56):
  *
  *   each field of the request's Cryptographic Parameters, else the same field of the key's
@@ -11,7 +11,8 @@
  *
  * RSA needs a Padding Method (PKCS1 v1.5 or PSS) and a Hashing Algorithm, or a Digital Signature
  * Algorithm: §6.1.55 "the algorithm requires parameters" and none are given is a failure. ECDSA
- * defaults its hash to the curve's size (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512); EdDSA takes
+ * defaults its hash to the curve's size (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512), DSA to
+ * SHA-256 (FIPS 186-4 §4.6 uses the leftmost N bits of a longer hash); EdDSA takes
  * no hash. PSS salt: the Salt Length given, else the hash length when signing and any length when
  * verifying; MGF1 with the signature's hash is the only mask generator node:crypto offers.
  *
@@ -55,7 +56,7 @@ const DIGEST_INFO: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Digital Signature Algorithm → the padding and hash it stands for. */
-const DSA: ReadonlyMap<number, { readonly family: 'rsa' | 'ecdsa'; readonly padding?: number; readonly hash?: number }> = new Map([
+const DSA: ReadonlyMap<number, { readonly family: 'rsa' | 'ecdsa' | 'dsa'; readonly padding?: number; readonly hash?: number }> = new Map([
   [D.SHA_1WithRSAEncryption, { family: 'rsa', padding: P.PKCS1V1_5, hash: H.SHA_1 }],
   [D.SHA_224WithRSAEncryption, { family: 'rsa', padding: P.PKCS1V1_5, hash: H.SHA_224 }],
   [D.SHA_256WithRSAEncryption, { family: 'rsa', padding: P.PKCS1V1_5, hash: H.SHA_256 }],
@@ -70,6 +71,9 @@ const DSA: ReadonlyMap<number, { readonly family: 'rsa' | 'ecdsa'; readonly padd
   [D.ECDSAWithSHA256, { family: 'ecdsa', hash: H.SHA_256 }],
   [D.ECDSAWithSHA384, { family: 'ecdsa', hash: H.SHA_384 }],
   [D.ECDSAWithSHA512, { family: 'ecdsa', hash: H.SHA_512 }],
+  [D.DSAWithSHA_1, { family: 'dsa', hash: H.SHA_1 }],
+  [D.DSAWithSHA224, { family: 'dsa', hash: H.SHA_224 }],
+  [D.DSAWithSHA256, { family: 'dsa', hash: H.SHA_256 }],
 ]);
 
 const CURVE_HASH: Record<string, number> = { prime256v1: H.SHA_256, secp384r1: H.SHA_384, secp521r1: H.SHA_512 };
@@ -78,6 +82,7 @@ export type SignScheme =
   | { readonly kind: 'rsa-pkcs1'; readonly hash: number }
   | { readonly kind: 'rsa-pss'; readonly hash: number; readonly saltLength: number | undefined }
   | { readonly kind: 'ecdsa'; readonly hash: number }
+  | { readonly kind: 'dsa'; readonly hash: number }
   | { readonly kind: 'eddsa' };
 
 /** How refusals are worded per protocol version: 1.x has neither Bad nor Unsupported Cryptographic Parameters. */
@@ -133,11 +138,11 @@ function chosen(request: Fields | undefined, key: Fields | undefined, keyDsa: nu
 export function signScheme(key: KeyObject, request: Fields | undefined, keyParams: Fields | undefined, keyDsa: number | undefined, reasons: Reasons): SignScheme {
   const c = chosen(request, keyParams, keyDsa);
   const type = key.asymmetricKeyType;
-  const family = type === 'rsa' ? 'rsa' : type === 'ec' ? 'ecdsa' : type === 'ed25519' || type === 'ed448' ? 'eddsa' : undefined;
+  const family = type === 'rsa' ? 'rsa' : type === 'ec' ? 'ecdsa' : type === 'dsa' ? 'dsa' : type === 'ed25519' || type === 'ed448' ? 'eddsa' : undefined;
   if (family === undefined) throw new KmipError(reasons.unsupported, `kmipd does not sign with a ${type ?? 'unknown'} key`);
   const bad = (message: string): KmipError => new KmipError(reasons.bad, message);
 
-  const allowed: readonly number[] = { rsa: [A.RSA], ecdsa: [A.EC, A.ECDSA], eddsa: [type === 'ed448' ? A.Ed448 : A.Ed25519] }[family];
+  const allowed: readonly number[] = { rsa: [A.RSA], ecdsa: [A.EC, A.ECDSA], dsa: [A.DSA], eddsa: [type === 'ed448' ? A.Ed448 : A.Ed25519] }[family];
   if (c.algorithm !== undefined && !allowed.includes(c.algorithm)) throw bad(`the Cryptographic Algorithm asked for (${title('CryptographicAlgorithm', c.algorithm)}) does not fit this ${family.toUpperCase()} key`);
 
   if (c.dsa !== undefined) {
@@ -163,6 +168,11 @@ export function signScheme(key: KeyObject, request: Fields | undefined, keyParam
     const hash = c.hash ?? CURVE_HASH[key.asymmetricKeyDetails?.namedCurve ?? ''];
     if (hash === undefined) throw bad('ECDSA on this curve needs a Hashing Algorithm');
     return { kind: 'ecdsa', hash: knownHash(hash, reasons) };
+  }
+
+  if (family === 'dsa') {
+    if (c.padding !== undefined && c.padding !== P.None) throw bad('DSA takes no Padding Method');
+    return { kind: 'dsa', hash: knownHash(c.hash ?? H.SHA_256, reasons) };
   }
 
   if (c.padding === undefined) throw bad('RSA signing needs a Padding Method (PKCS1 v1.5 or PSS) or a Digital Signature Algorithm, in the request or the key\'s Cryptographic Parameters (KMIP 2.1 §6.1.55)');

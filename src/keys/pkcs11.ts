@@ -114,6 +114,11 @@ export class Pkcs11Keyring implements Keyring {
     return this.need().generation;
   }
 
+  /** C_GetInfo of the PKCS#11 library, which the KMIP PKCS#11 operation reports (src/operations/pkcs11.ts). */
+  libraryInfo(): Promise<ReturnType<Module['C_GetInfo']>> {
+    return this.hsm('read its library information', (m) => m.C_GetInfo());
+  }
+
   /** The master-key generation that sealed `sealed`. */
   static generationOf(sealed: Uint8Array): number {
     if (sealed.length < HEADER_BYTES || sealed[0] !== VERSION) return -1;

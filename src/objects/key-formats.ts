@@ -5,14 +5,15 @@
  *
  * How kmipd holds keys it generates (what Get answers when no format is asked for), following the
  * OASIS test cases (AKLC-M-1-21: an RSA pair is PKCS#1 on both sides):
- *   RSA private → PKCS#1 · RSA public → PKCS#1 · EC private → PKCS#8 · EC public → X.509 (SPKI)
- *   symmetric → Raw. A registered key is held in the format it came in.
+ *   RSA private → PKCS#1 · RSA public → PKCS#1 · EC and DSA private → PKCS#8 · EC and DSA public →
+ *   X.509 (SPKI) · symmetric → Raw. A registered key is held in the format it came in.
  *
  * Conversions: RSA private ⇄ PKCS#1, PKCS#8, Transparent RSA Private Key (all CRT fields); RSA
  * public ⇄ PKCS#1, X.509, Transparent RSA Public Key; EC private ⇄ PKCS#8, ECPrivateKey (SEC 1),
  * Transparent EC Private Key (and for 1.x the Transparent ECDSA/ECDH/ECMQV variants); EC public ⇄
  * X.509, Transparent EC Public Key (1.x: ECDSA/ECDH/ECMQV), uncompressed or X9.62 compressed;
- * symmetric ⇄ Raw, Transparent Symmetric Key. Nothing else: Key Format Type Not Supported.
+ * symmetric ⇄ Raw, Transparent Symmetric Key; DSA private ⇄ PKCS#8, Transparent DSA Private Key;
+ * DSA public ⇄ X.509, Transparent DSA Public Key. Nothing else: Key Format Type Not Supported.
  */
 import { ECDH, type KeyObject, createECDH, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { type Item, type StructureItem, item, registry, structure } from '../ttlv/index.js';
@@ -133,6 +134,62 @@ function derElement(tag: number, content: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([tag, ...len]), content]);
 }
 
+/** A non-negative DER INTEGER: minimal big-endian bytes, with a leading zero when the top bit is set. */
+function derInteger(value: bigint): Buffer {
+  const bytes = fromBig(value);
+  const body = bytes.length === 0 ? Buffer.alloc(1) : bytes[0]! & 0x80 ? Buffer.concat([Buffer.alloc(1), bytes]) : bytes;
+  return derElement(0x02, body);
+}
+
+function integerAt(der: Uint8Array, t: Tlv | undefined): bigint {
+  if (t?.tag !== 0x02) throw new KmipError('InvalidField', 'bad DER: an INTEGER was expected');
+  const hex = Buffer.from(der.subarray(t.start, t.end)).toString('hex');
+  return hex === '' ? 0n : BigInt(`0x${hex}`);
+}
+
+// ——— DSA (FIPS 186-4): node:crypto reads and writes DSA keys as DER only, not as JWK ———
+
+/** id-dsa, 1.2.840.10040.4.1 (RFC 3279 §2.3.2), as a DER OBJECT IDENTIFIER. */
+const ID_DSA = Buffer.from('06072a8648ce380401', 'hex');
+
+interface DsaDomain {
+  readonly p: bigint;
+  readonly q: bigint;
+  readonly g: bigint;
+}
+
+function dsaAlgorithm(d: DsaDomain): Buffer {
+  return derElement(0x30, Buffer.concat([ID_DSA, derElement(0x30, Buffer.concat([derInteger(d.p), derInteger(d.q), derInteger(d.g)]))]));
+}
+
+/** SubjectPublicKeyInfo of a DSA public key (RFC 3279 §2.3.2: the key is the INTEGER y in the BIT STRING). */
+function dsaSpki(d: DsaDomain, y: bigint): Buffer {
+  return derElement(0x30, Buffer.concat([dsaAlgorithm(d), derElement(0x03, Buffer.concat([Buffer.alloc(1), derInteger(y)]))]));
+}
+
+/** PKCS#8 PrivateKeyInfo of a DSA private key (RFC 5958; the key is the INTEGER x in the OCTET STRING). */
+function dsaPkcs8(d: DsaDomain, x: bigint): Buffer {
+  return derElement(0x30, Buffer.concat([derInteger(0n), dsaAlgorithm(d), derElement(0x04, derInteger(x))]));
+}
+
+/** p, q, g and the key value (y of an SPKI, x of a PKCS#8) of a node:crypto DSA key. */
+function dsaParts(key: KeyObject): DsaDomain & { value: bigint } {
+  const priv = key.type === 'private';
+  const der = key.export({ format: 'der', type: priv ? 'pkcs8' : 'spki' });
+  try {
+    const top = children(der, readTlv(der, 0));
+    const algorithm = top[priv ? 1 : 0];
+    const holder = top[priv ? 2 : 1];
+    const [, params] = children(der, algorithm!);
+    const [p, q, g] = children(der, params!);
+    // The BIT STRING's content starts with its unused-bits byte; the OCTET STRING's does not.
+    const inner = readTlv(der, holder!.start + (priv ? 0 : 1));
+    return { p: integerAt(der, p), q: integerAt(der, q), g: integerAt(der, g), value: integerAt(der, inner) };
+  } finally {
+    der.fill(0);
+  }
+}
+
 // ——— reading Key Material ———
 
 function curveByRecommended(value: number): Curve {
@@ -239,6 +296,17 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
         ecdh.setPrivateKey(d);
         return createPrivateKey({ key: { ...ecPublicJwk(curve, ecdh.getPublicKey()), d: b64(d) }, format: 'jwk' });
       }
+      if (format === (priv ? F.TransparentDSAPrivateKey : F.TransparentDSAPublicKey)) {
+        // 2.1 §3.4–3.5: P, Q, G and X (private) or Y (public).
+        const domain = { p: big(m, Tag.P), q: big(m, Tag.Q), g: big(m, Tag.G) };
+        if (!priv) return createPublicKey({ key: dsaSpki(domain, big(m, Tag.Y)), format: 'der', type: 'spki' });
+        const der = dsaPkcs8(domain, big(m, Tag.X));
+        try {
+          return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        } finally {
+          der.fill(0);
+        }
+      }
       if (!priv && TRANSPARENT_EC_PUBLIC.includes(format)) {
         const curve = curveByRecommended(m.need(Tag.RecommendedCurve, 'Enumeration'));
         return createPublicKey({ key: ecPublicJwk(curve, m.need(Tag.QString, 'ByteString')), format: 'jwk' });
@@ -254,6 +322,7 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
 // ——— writing Key Material ———
 
 function formatsFor(key: KeyObject, v2: boolean): number[] {
+  if (key.asymmetricKeyType === 'dsa') return key.type === 'private' ? [F.PKCS_8, F.TransparentDSAPrivateKey] : [F.X_509, F.TransparentDSAPublicKey];
   const rsa = key.asymmetricKeyType === 'rsa';
   const all =
     key.type === 'private'
@@ -296,7 +365,7 @@ export function exportKey(key: KeyObject, format: number, compression: number | 
   const curve = curveOf(key);
   const ec = key.asymmetricKeyType === 'ec';
   if (!formatsFor(key, v2).includes(format) || (ec && curve === undefined)) {
-    throw notSupported(`a ${ec ? 'EC' : 'RSA'} ${key.type} key is not available as ${formatTitle(format)}`);
+    throw notSupported(`a ${ec ? 'EC' : (key.asymmetricKeyType ?? '').toUpperCase()} ${key.type} key is not available as ${formatTitle(format)}`);
   }
   const ecPublic = ec && key.type === 'public';
   if (compression !== undefined && !ecPublic) throw new KmipError('KeyCompressionTypeNotSupported', 'a Key Compression Type applies to EC public keys only');
@@ -306,6 +375,11 @@ export function exportKey(key: KeyObject, format: number, compression: number | 
 
 function exportMaterial(key: KeyObject, format: number, curve: Curve | undefined, compression: number | undefined): Item {
   const bytes = (b: Buffer): Item => item(Tag.KeyMaterial, 'ByteString', b);
+  if (format === F.TransparentDSAPrivateKey || format === F.TransparentDSAPublicKey) {
+    const { p, q, g, value } = dsaParts(key);
+    const valueTag = format === F.TransparentDSAPrivateKey ? Tag.X : Tag.Y;
+    return structure(Tag.KeyMaterial, [item(Tag.P, 'BigInteger', p), item(Tag.Q, 'BigInteger', q), item(Tag.G, 'BigInteger', g), item(valueTag, 'BigInteger', value)]);
+  }
   if (key.type === 'private') {
     if (format === F.PKCS_1) return bytes(key.export({ format: 'der', type: 'pkcs1' }));
     if (format === F.PKCS_8) return bytes(key.export({ format: 'der', type: 'pkcs8' }));
@@ -340,7 +414,9 @@ export function describeKey(key: KeyObject): { algorithm: number; length: number
   if (key.asymmetricKeyType === 'rsa') return { algorithm: Enum.CryptographicAlgorithm.RSA, length: key.asymmetricKeyDetails?.modulusLength ?? 0 };
   const curve = curveOf(key);
   if (key.asymmetricKeyType === 'ec' && curve !== undefined) return { algorithm: Enum.CryptographicAlgorithm.EC, length: curve.bits };
-  throw new KmipError('InvalidField', 'kmipd holds RSA keys and EC keys on P-256, P-384 and P-521 only');
+  // A DSA key's Cryptographic Length is the bit length of P (as the OASIS BL-M-12/13 keys state: 512).
+  if (key.asymmetricKeyType === 'dsa') return { algorithm: Enum.CryptographicAlgorithm.DSA, length: key.asymmetricKeyDetails?.modulusLength ?? 0 };
+  throw new KmipError('InvalidField', 'kmipd holds RSA keys, DSA keys and EC keys on P-256, P-384 and P-521 only');
 }
 
 /** A plaintext key block for `key` in `format`, stating the given algorithm and length. */

@@ -4,11 +4,15 @@
  * bits the object's mask does not all hold, a Usage Limits Count larger than what remains of the
  * object's Usage Limits (an object without them is not limited), a Lease Time longer than the
  * server grants (see obtain-lease.ts). A usable object answers its Unique Identifier. Otherwise the
- * ID Placeholder is emptied (2.1 §6.1.7) and the item fails; its message names every value that
- * was refused. (kmipd answers a failed item without a payload, so the refused values are not
- * echoed as fields.)
+ * ID Placeholder is emptied (2.1 §6.1.7) and the item fails; its Result Message names every value
+ * that was refused.
+ *
+ * The failed item carries no Response Payload. §6.1.7's prose says the refused attributes are
+ * returned, but Table 184 makes each of them optional ("REQUIRED: No"), §8.6 requires a payload
+ * only "if not a failure", and the mandatory Baseline cases BL-M-2-21 (request 2) and BL-M-3-21
+ * (request 5) expect a refused Check with Result Reason and Message and no payload, which Profiles
+ * 2.1 §4.1 does not let a server vary.
  */
-import { type Item, item } from '../ttlv/index.js';
 import { KmipError, type ResultReasonName } from '../kmip/errors.js';
 import { Tag } from '../kmip/registry.generated.js';
 import { find } from '../objects/items.js';
@@ -32,7 +36,7 @@ export const check: OperationDefinition = {
     const record = await ctx.store.read((reader) => ownObject(reader, uid, ctx));
     const now = ctx.clock.now();
 
-    const refusals: { reason: ResultReasonName; message: string; field: Item }[] = [];
+    const refusals: { reason: ResultReasonName; message: string }[] = [];
     const state = effectiveState(record, now);
     if (state === 'Destroyed' || state === 'DestroyedCompromised') {
       ctx.idPlaceholder = undefined;
@@ -43,7 +47,6 @@ export const check: OperationDefinition = {
       const allowed = held?.type === 'Integer' ? held.value : 0;
       if ((mask & ~allowed) !== 0) {
         refusals.push({
-          field: item(Tag.CryptographicUsageMask, 'Integer', mask),
           reason: reason(ctx, 'IncompatibleCryptographicUsageMask', 'PermissionDenied'),
           message: `Cryptographic Usage Mask 0x${mask.toString(16)} asks for 0x${(mask & ~allowed).toString(16)}, which the object's mask 0x${allowed.toString(16)} does not permit`,
         });
@@ -52,21 +55,21 @@ export const check: OperationDefinition = {
     if (units !== undefined) {
       const allowance = usageAllowance(record.attributes);
       if (allowance !== undefined && units > allowance.remaining) {
-        refusals.push({ field: item(Tag.UsageLimitsCount, 'LongInteger', units), reason: reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'), message: `Usage Limits Count ${units} exceeds the ${allowance.remaining} units that remain` });
+        refusals.push({ reason: reason(ctx, 'UsageLimitExceeded', 'PermissionDenied'), message: `Usage Limits Count ${units} exceeds the ${allowance.remaining} units that remain` });
       }
     }
     if (lease !== undefined) {
       const noLease = whyNoLease(record, now);
       const max = maximumLease(record);
       if (noLease !== undefined || lease > max) {
-        refusals.push({ field: item(Tag.LeaseTime, 'Interval', lease), reason: 'PermissionDenied', message: noLease !== undefined ? `Lease Time: ${noLease}` : `Lease Time ${lease} s exceeds the ${max} s this server grants` });
+        refusals.push({ reason: 'PermissionDenied', message: noLease !== undefined ? `Lease Time: ${noLease}` : `Lease Time ${lease} s exceeds the ${max} s this server grants` });
       }
     }
     const first = refusals[0];
     if (first !== undefined) {
       // 2.1 §6.1.7: "the server empties the ID Placeholder and does not return the Unique Identifier".
       ctx.idPlaceholder = undefined;
-      throw new KmipError(first.reason, `Check refused: ${refusals.map((r) => r.message).join('; ')}`, refusals.map((r) => r.field));
+      throw new KmipError(first.reason, `Check refused: ${refusals.map((r) => r.message).join('; ')}`);
     }
     return [uidItem(uid)];
   },

@@ -1,6 +1,6 @@
 /**
- * Create Key Pair (KMIP 2.1 §6.1.9; 1.4 §4.2): a server-generated RSA (1024–4096 bits) or EC
- * (P-256, P-384, P-521) key pair, made with node:crypto. The request's Common Attributes apply to
+ * Create Key Pair (KMIP 2.1 §6.1.9; 1.4 §4.2): a server-generated RSA (1024–4096 bits), DSA (1024,
+ * 2048, 3072 bits) or EC (P-256, P-384, P-521) key pair, made with node:crypto. The request's Common Attributes apply to
  * both keys, the Private / Public Key Attributes to one each and take precedence (1.x: the Common /
  * Private Key / Public Key Template-Attribute). The two keys are linked to each other, sealed before
  * the store sees them and stored in one transaction; the ID Placeholder becomes the Private Key's
@@ -25,6 +25,16 @@ import type { OperationContext, OperationDefinition } from './registry.js';
 const generate = promisify(generateKeyPair);
 
 export const RSA_LENGTHS: readonly number[] = [1024, 2048, 3072, 4096];
+
+/**
+ * DSA: the (L, N) pairs of FIPS 186-4 §4.2, by L (the Cryptographic Length, the bit length of P);
+ * for L = 2048 kmipd takes N = 256. OpenSSL generates the domain parameters with the key.
+ */
+export const DSA_DIVISORS: ReadonlyMap<number, number> = new Map([
+  [1024, 160],
+  [2048, 256],
+  [3072, 256],
+]);
 
 
 export interface PairAttributes {
@@ -65,7 +75,7 @@ export function merge(objectType: ObjectTypeName, own: readonly Item[], common: 
 }
 
 export interface KeySpec {
-  readonly kind: 'rsa' | 'ec';
+  readonly kind: 'rsa' | 'ec' | 'dsa';
   readonly length: number;
   readonly curve?: Curve;
 }
@@ -88,7 +98,7 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
     }
   }
   const algorithm = find(priv, Tag.CryptographicAlgorithm) ?? find(pub, Tag.CryptographicAlgorithm);
-  if (algorithm?.type !== 'Enumeration') throw new KmipError('InvalidField', 'Create Key Pair needs a Cryptographic Algorithm (RSA, EC, ECDSA or ECDH)');
+  if (algorithm?.type !== 'Enumeration') throw new KmipError('InvalidField', 'Create Key Pair needs a Cryptographic Algorithm (RSA, DSA, EC, ECDSA or ECDH)');
   const lengthItem = find(priv, Tag.CryptographicLength) ?? find(pub, Tag.CryptographicLength);
   const length = lengthItem?.type === 'Integer' ? lengthItem.value : undefined;
   if (algorithm.value === Enum.CryptographicAlgorithm.RSA) {
@@ -97,7 +107,13 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
     }
     return { kind: 'rsa', length };
   }
-  if (!isEcAlgorithm(algorithm.value)) throw new KmipError(badValue, 'kmipd generates RSA and EC (ECDSA, ECDH) key pairs only');
+  if (algorithm.value === Enum.CryptographicAlgorithm.DSA) {
+    if (length === undefined || !DSA_DIVISORS.has(length)) {
+      throw new KmipError(badValue, `kmipd generates DSA keys of 1024, 2048 or 3072 bits (FIPS 186-4), not ${length === undefined ? 'an unspecified length' : String(length)}`);
+    }
+    return { kind: 'dsa', length };
+  }
+  if (!isEcAlgorithm(algorithm.value)) throw new KmipError(badValue, 'kmipd generates RSA, DSA and EC (ECDSA, ECDH) key pairs only');
   const params = find(priv, Tag.CryptographicDomainParameters) ?? find(pub, Tag.CryptographicDomainParameters);
   const named = params === undefined ? undefined : child(params, Tag.RecommendedCurve);
   let curve: Curve | undefined;
@@ -115,7 +131,9 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
 }
 
 export async function generatePair(spec: KeySpec): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
-  return spec.kind === 'rsa' ? generate('rsa', { modulusLength: spec.length, publicExponent: 0x10001 }) : generate('ec', { namedCurve: spec.curve!.openssl });
+  if (spec.kind === 'rsa') return generate('rsa', { modulusLength: spec.length, publicExponent: 0x10001 });
+  if (spec.kind === 'dsa') return generate('dsa', { modulusLength: spec.length, divisorLength: DSA_DIVISORS.get(spec.length)! });
+  return generate('ec', { namedCurve: spec.curve!.openssl });
 }
 
 /** The client's Key Format Type for one key, if it asked for one (2.1 §4.26), else kmipd's held format. */

@@ -25,7 +25,7 @@ export const query: OperationDefinition = {
     }
     const out: Item[] = [];
     if (functions.has(Q.QueryOperations)) {
-      for (const op of ctx.operations.supported(ctx.version)) out.push(enumeration(Tag.Operation, Enum.Operation[op.name]));
+      for (const op of ctx.operations.supported(ctx.version)) if (available(op, ctx)) out.push(enumeration(Tag.Operation, Enum.Operation[op.name]));
     }
     if (functions.has(Q.QueryObjects)) {
       for (const type of supportedObjectTypes(ctx)) out.push(enumeration(Tag.ObjectType, type));
@@ -45,6 +45,14 @@ export const query: OperationDefinition = {
     return out;
   },
 };
+
+/**
+ * Whether a registered operation works on this server. PKCS#11 (src/operations/pkcs11.ts) needs a
+ * keyring on a PKCS#11 library; on the software keyring it only refuses (PKCS#11 Invalid Interface).
+ */
+function available(op: OperationDefinition, ctx: OperationContext): boolean {
+  return op.name !== 'PKCS_11' || ctx.keyring.kind === 'pkcs11';
+}
 
 /** The Object Types the registered operations handle (Create, Register, Get…), in enumeration order. */
 function supportedObjectTypes(ctx: OperationContext): number[] {

@@ -6,11 +6,12 @@
  * (keys and X.509 certificates must parse), held in the format it came in, and sealed before the
  * store sees it. The server derives what the value tells: Cryptographic Algorithm and Length of keys
  * and certificates, the Digest, and for an X.509 certificate its Certificate Type and Length, X.509
- * Certificate Identifier / Subject / Issuer and Digital Signature Algorithm (2.1 §4.7–4.8, §4.22,
- * §4.61–4.63). A derived value the client also gave must agree with it.
+ * Certificate Identifier / Subject / Issuer, its Certificate Attributes (Subject and Issuer CN, O…)
+ * and Digital Signature Algorithm (2.1 §4.6–4.8, §4.22, §4.61–4.63). A derived value the client also gave must agree with it.
  */
 import { X509Certificate, randomUUID } from 'node:crypto';
 import { type Item, item, structure } from '../ttlv/index.js';
+import { nameAttributes } from '../crypto/x509-names.js';
 import { KmipError } from '../kmip/errors.js';
 import { Fields, name } from '../kmip/fields.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
@@ -239,7 +240,7 @@ function inspectCertificate(object: Fields): Inspection {
  * 2.1 §4.61–4.63 and §4.22 from the certificate's DER: Certificate ::= SEQUENCE { tbsCertificate
  * SEQUENCE { [0] version?, serialNumber, signature, issuer, validity, subject, … }, signatureAlgorithm, … }.
  */
-function x509Attributes(der: Buffer, cert: X509Certificate): Item[] {
+export function x509Attributes(der: Buffer, cert: X509Certificate): Item[] {
   const [tbs, sigAlg] = children(der, readTlv(der, 0));
   const fields = children(der, tbs!);
   const rest = fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
@@ -250,6 +251,9 @@ function x509Attributes(der: Buffer, cert: X509Certificate): Item[] {
     structure(Tag.X_509CertificateIdentifier, [item(Tag.IssuerDistinguishedName, 'ByteString', whole(issuer)), item(Tag.CertificateSerialNumber, 'ByteString', der.subarray(serial.start, serial.end))]),
     structure(Tag.X_509CertificateSubject, [item(Tag.SubjectDistinguishedName, 'ByteString', whole(subject))]),
     structure(Tag.X_509CertificateIssuer, [item(Tag.IssuerDistinguishedName, 'ByteString', whole(issuer))]),
+    // 2.1 §4.6 Certificate Attributes, server-set from the certificate's names.
+    ...nameAttributes(der, subject, 'Subject'),
+    ...nameAttributes(der, issuer, 'Issuer'),
   ];
   const oid = children(der, sigAlg)[0];
   const dsa = oid === undefined ? undefined : SIGNATURE_ALGORITHMS[der.subarray(oid.start, oid.end).toString('hex')];

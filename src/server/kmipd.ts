@@ -28,6 +28,11 @@ import { setAttribute } from '../operations/set-attribute.js';
 import { adjustAttribute } from '../operations/adjust-attribute.js';
 import { rekey } from '../operations/rekey.js';
 import { deriveKey } from '../operations/derive-key.js';
+import { createSplitKey } from '../operations/create-split-key.js';
+import { joinSplitKey } from '../operations/join-split-key.js';
+import { certify } from '../operations/certify.js';
+import { recertify } from '../operations/recertify.js';
+import { validate } from '../operations/validate.js';
 import { check } from '../operations/check.js';
 import { obtainLease } from '../operations/obtain-lease.js';
 import { getUsageAllocation } from '../operations/get-usage-allocation.js';
@@ -46,6 +51,9 @@ import { rngRetrieve } from '../operations/rng-retrieve.js';
 import { rngSeed } from '../operations/rng-seed.js';
 import { interop } from '../operations/interop.js';
 import { log } from '../operations/log.js';
+import { poll } from '../operations/poll.js';
+import { cancel } from '../operations/cancel.js';
+import { pkcs11 } from '../operations/pkcs11.js';
 import { Processor } from './processor.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -75,6 +83,11 @@ export function defaultOperations(options: { interop?: boolean } = {}): Operatio
     .register(deriveKey)
     .register(check)
     .register(obtainLease)
+    .register(createSplitKey)
+    .register(joinSplitKey)
+    .register(certify)
+    .register(recertify)
+    .register(validate)
     .register(getUsageAllocation)
     .register(archive)
     .register(recover)
@@ -89,7 +102,10 @@ export function defaultOperations(options: { interop?: boolean } = {}): Operatio
     .register(hash)
     .register(rngRetrieve)
     .register(rngSeed)
-    .register(log);
+    .register(log)
+    .register(poll)
+    .register(cancel)
+    .register(pkcs11);
   // KMIP 2.1 §6.1.26: Interop "SHALL NOT be available in a production server".
   if (options.interop) registry.register(interop);
   return registry;

@@ -1,7 +1,8 @@
 /**
  * The OASIS conformance runner against a real kmipd: every file of the regression baseline
  * (expected-pass.txt) still passes, and the runner itself notices a response that differs from
- * the expected one — a changed attribute value, and one object where the case expects two.
+ * the expected one — a changed attribute value, and one object where the case expects two. MSGENC
+ * files really travel over HTTPS in their encodings, and PKCS11 files reach the pkcs11 keyring.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { softHsmInstalled } from '../../src/keys/softhsm.js';
 import { repoRoot, testcasesDir } from '../support/shared.js';
 import { type ConformanceServer, type FileResult, runConformance, startConformanceServer, summary } from './runner.js';
 
@@ -55,6 +57,36 @@ t.test('every file of the regression baseline still passes', async (t) => {
   }
   const passed = results.filter((r) => r.passed).length;
   t.match(summary(results), new RegExp(`\\n${passed} passed, ${168 - passed} failed$`), 'the summary ends with the plain totals line');
+});
+
+t.test('MSGENC files go over HTTPS in their encoding: a whole key lifecycle passes in each', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmipd-conformance-msgenc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const original = readFileSync(join(testcasesDir, SOURCE), 'utf8');
+  for (const encoding of ['HTTPS', 'JSON', 'XML']) writeFileSync(join(dir, `MSGENC-${encoding}-M-9-21.xml`), original);
+  const results = await runConformance([dir], { server });
+  t.same(
+    results.map((r) => [r.name, r.transport, r.passed, r.matched]),
+    [
+      ['MSGENC-HTTPS-M-9-21.xml', 'https-ttlv', true, 3],
+      ['MSGENC-JSON-M-9-21.xml', 'https-json', true, 3],
+      ['MSGENC-XML-M-9-21.xml', 'https-xml', true, 3],
+    ],
+  );
+});
+
+t.test('the OASIS MSGENC files get their Maximum Response Size refusal over HTTPS in each encoding', async (t) => {
+  // Request 0 of each asks Query with Maximum Response Size 256 and expects Response Too Large.
+  const results = await runConformance([testcasesDir], { server, filter: 'MSGENC-' });
+  t.equal(results.length, 6);
+  for (const r of results) t.ok(r.matched >= 1 && r.transport !== 'tls', `${r.name}: request 0 matched over ${r.transport}`, { failure: r.failure });
+});
+
+t.test('PKCS11-M-1-21 passes against the server on the pkcs11 keyring (SoftHSM2)', { skip: softHsmInstalled() ? false : 'SoftHSM2 is not installed' }, async (t) => {
+  const results = await runConformance([testcasesDir], { server, filter: 'PKCS11-' });
+  t.equal(results.length, 1);
+  t.ok(results[0]?.passed, 'passes', { failure: results[0]?.failure });
+  t.equal(results[0]?.relaxed['pkcs11-library-info'], 1, "C_GetInfo's vendor fields are SoftHSM2's, not the reference server's");
 });
 
 t.test('an unaltered copy passes from any directory', async (t) => {

@@ -6,8 +6,9 @@
  *
  *   tsx test/conformance/runner.ts [DIR|FILE ...] [--json] [--filter PREFIX] [--verbose]
  *
- * One kmipd serves the whole run; each file gets a fresh client identity (a certificate issued by
- * the server's CA), so the objects of one file — many cases use fixed names — are owned by that
+ * One kmipd on the software keyring serves the run (PKCS11 files: a second one on the pkcs11
+ * keyring, see HSM_FILES); each file gets a fresh client identity (a certificate issued by the
+ * server's CA), so the objects of one file — many cases use fixed names — are owned by that
  * identity alone and never meet another file's. MSGENC-HTTPS/-JSON/-XML files go over the HTTPS
  * transport (POST /kmip) in binary TTLV, KMIP JSON and KMIP XML.
  */
@@ -70,23 +71,39 @@ export interface FileResult {
 export interface ConformanceServer {
   readonly kmipd: TestKmipd;
   issueIdentity(name: string): Promise<Credentials>;
+  /**
+   * The server for files that drive the HSM itself (PKCS11-M-1-21, the PKCS#11 operation): a
+   * second kmipd on the pkcs11 keyring (SoftHSM2), started on first use and closed with this one.
+   */
+  hsm(): Promise<ConformanceServer>;
   close(): Promise<void>;
 }
+
+/** Files run against `ConformanceServer.hsm()`: the PKCS#11 profile asks the server's PKCS#11 library. */
+export const HSM_FILES = /^PKCS11-/;
 
 export async function startConformanceServer(): Promise<ConformanceServer> {
   // The software keyring: the cases' reference servers kept keys in software, and kmipd reports
   // where it keeps them (AKLC-O-1-21, SKLC-O-1-21 and TL-M-3-21 expect Protection Storage Mask
-  // Software). PKCS11-M-1-21, which drives a PKCS#11 token through KMIP, fails either way until
-  // kmipd implements the PKCS#11 operation; it will then get a server on the pkcs11 keyring.
+  // Software). PKCS11-M-1-21, which drives a PKCS#11 library through KMIP, gets `hsm()`.
   // interop: the BL cases begin and end with the Interop operation, which production servers lack.
-  const kmipd = await startTestKmipd('kmipd-conformance-', 'conformance-other', { https: true, keyring: 'software', overrides: ['interop=true'] });
+  return serverOn('software');
+}
+
+async function serverOn(keyring: 'software' | 'pkcs11'): Promise<ConformanceServer> {
+  const kmipd = await startTestKmipd(`kmipd-conformance-${keyring}-`, 'conformance-other', { https: true, keyring, overrides: ['interop=true'] });
   const ca = { cert: readFileSync(`${kmipd.dir}/ca.pem`, 'utf8'), key: readFileSync(`${kmipd.dir}/ca-key.pem`, 'utf8') };
   let n = 0;
-  return {
+  let hsm: Promise<ConformanceServer> | undefined;
+  const self: ConformanceServer = {
     kmipd,
     issueIdentity: (name) => issueCertificate(ca, { commonName: `conformance-${++n}-${name}`, eku: 'client' }),
-    close: () => kmipd.close(),
+    hsm: () => (keyring === 'pkcs11' ? Promise.resolve(self) : (hsm ??= serverOn('pkcs11'))),
+    async close() {
+      await Promise.all([kmipd.close(), hsm?.then((s) => s.close(), () => undefined)]);
+    },
   };
+  return self;
 }
 
 /** Profile prefix of a file name, as in the README's table. */
@@ -311,7 +328,8 @@ export async function runConformance(paths: string[], options: RunOptions = {}):
         shared = series.get(key) ?? { who: await server.issueIdentity(key.replace(/\W+/g, '-')), generated: new Set(), registeredAlgorithm: new Map() };
         series.set(key, shared);
       }
-      const result = await runFile(server, file, name, shared);
+      const target = HSM_FILES.test(basename(file)) ? await server.hsm().catch((err: unknown) => err as Error) : server;
+      const result = target instanceof Error ? unstarted(file, name, target) : await runFile(target, file, name, shared);
       results.push(result);
       options.onResult?.(result);
     }
@@ -319,6 +337,12 @@ export async function runConformance(paths: string[], options: RunOptions = {}):
     if (!options.server) await server.close();
   }
   return results;
+}
+
+/** A file whose server (the pkcs11-keyring one: SoftHSM2 missing, say) could not be started. */
+function unstarted(file: string, name: string, err: Error): FileResult {
+  const error = `could not start a kmipd on the pkcs11 keyring: ${err.message}`;
+  return { file, name, profile: profileOf(file), version: versionOf(file), transport: transportOf(file), passed: false, requests: 0, matched: 0, failure: { request: 0, operation: '?', mismatches: [], error }, relaxed: {} };
 }
 
 /** The failure of one file in a few lines. */
@@ -393,7 +417,8 @@ async function main(argv: string[]): Promise<number> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // Exit once stdout is flushed: a --json report piped to another program is larger than a pipe's buffer.
+    (code) => process.stdout.write('', () => process.exit(code)),
     (err: unknown) => {
       process.stderr.write(`conformance runner: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(2);

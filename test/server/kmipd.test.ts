@@ -66,7 +66,7 @@ t.test('Discover Versions and Query answer in every protocol version', async (t)
 
 t.test('an operation not implemented is refused with Operation Not Supported, and the connection stays usable', async (t) => {
   const c = await client();
-  const refused = await c.request({ items: [{ operation: Enum.Operation.Certify, payload: [] }] });
+  const refused = await c.request({ items: [{ operation: Enum.Operation.Notify, payload: [] }] });
   t.equal(refused.items[0]!.resultReason, Enum.ResultReason.OperationNotSupported);
   const ok = await c.request({ items: [{ operation: Enum.Operation.DiscoverVersions, payload: [] }] });
   t.equal(ok.items[0]!.resultStatus, Enum.ResultStatus.Success);
