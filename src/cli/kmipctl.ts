@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
 import * as attributes from './attributes.js';
+import * as audit from './audit.js';
 import * as datakey from './datakey.js';
 import * as discover from './discover.js';
 import * as lifecycle from './lifecycle.js';
@@ -59,6 +60,7 @@ export const commands: ReadonlyMap<string, CommandModule> = new Map<string, Comm
   ['obtain-lease', lifecycle.obtainLease],
   ['get-usage-allocation', lifecycle.getUsageAllocation],
   ['datakey', datakey],
+  ['audit', audit],
   ['create-split-key', pki.createSplitKey],
   ['join-split-key', pki.joinSplitKey],
   ['certify', pki.certify],

@@ -16,6 +16,7 @@ import { isClusterPrimary, runPrimary, workerTicketKeys } from '../server/cluste
 import { startKmipd } from '../server/kmipd.js';
 import { VERSION } from '../version.js';
 import { runInit } from './init.js';
+import { auditCommand } from './kmipd-audit.js';
 import { openPkcs11Keyring } from '../keys/index.js';
 import { ROTATION_STATE_FILE, rotateMasterKey } from '../keys/rotation.js';
 import { openStore } from '../store/index.js';
@@ -37,6 +38,7 @@ Commands:
   rotate-master-key
           Generate a new master key in the HSM and re-seal every stored key under it, while
           servers keep running (kmipd rotate-master-key --help)
+  audit   The audit signing key: print its public key, rotate it (kmipd audit --help)
 
 Options:
   -h, --help      Show this help
@@ -69,6 +71,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return serve(rest, io);
     case 'rotate-master-key':
       return rotate(rest, io);
+    case 'audit':
+      return auditCommand(rest, io);
     case '-v':
     case '--version':
       io.stdout.write(`${VERSION}\n`);

@@ -59,6 +59,7 @@ export interface KmipdConfig {
   workers: number;
   /** Interop (KMIP 2.1 §6.1.26) is answered: test servers only. */
   interop: boolean;
+  audit: { enabled: boolean; checkpointRows: number; checkpointSeconds: number; chainIntervalMs: number };
 }
 
 export interface LoadConfigOptions {

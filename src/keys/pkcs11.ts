@@ -22,7 +22,8 @@ import type { Logger } from 'pino';
 import { KmipError } from '../kmip/errors.js';
 import { type Handle, type Module, P, describe, failureOf, loadModule, paddedLabel, trimLabel } from './pkcs11-module.js';
 import { Pkcs11ResidentKeys } from './resident.js';
-import { type Keyring, KeyringError, type ResidentKeys } from './types.js';
+import { Pkcs11SigningKeys } from './signing.js';
+import { type Keyring, KeyringError, type ResidentKeys, type SigningKeys } from './types.js';
 
 export const MASTER_KEY_LABEL_PREFIX = 'kmipd-master-';
 const VERSION = 0x02;
@@ -63,6 +64,8 @@ export class Pkcs11Keyring implements Keyring {
   readonly kind = 'pkcs11' as const;
   /** Managed keys generated inside the token (src/keys/resident.ts), on this keyring's session. */
   readonly resident: ResidentKeys = new Pkcs11ResidentKeys((what, call) => this.hsm(what, call));
+  /** The audit signing keys (src/keys/signing.ts), on this keyring's session. */
+  readonly signing: SigningKeys = new Pkcs11SigningKeys((what, call) => this.hsm(what, call));
   private session: Handle | undefined;
   private readonly masters = new Map<number, Handle>();
   private current: CurrentDek | undefined;

@@ -11,7 +11,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Keyring, KeyringError } from './types.js';
+import { SoftwareSigningKeys } from './signing.js';
+import { type Keyring, KeyringError, type SigningKeys } from './types.js';
 
 export const MASTER_KEY_FILE = 'master.key';
 export const SOFTWARE_KEYSTORE_WARNING = 'software keystore: the master key is a file on disk (development only)';
@@ -24,7 +25,14 @@ const TAG_BYTES = 16;
 export class SoftwareKeyring implements Keyring {
   readonly kind = 'software' as const;
 
-  constructor(private readonly masterKey: Uint8Array) {
+  /** Audit signing keys as files of the data directory (none for a keyring made from a bare key). */
+  readonly signing?: SigningKeys;
+
+  constructor(
+    private readonly masterKey: Uint8Array,
+    dataDir?: string,
+  ) {
+    if (dataDir !== undefined) this.signing = new SoftwareSigningKeys(dataDir);
     if (masterKey.length !== KEY_BYTES) throw new KeyringError(`the master key must be ${KEY_BYTES} bytes, not ${masterKey.length}`);
   }
 
@@ -80,5 +88,5 @@ export function openSoftwareKeyring(dataDir: string): SoftwareKeyring {
     }
   }
   if (key.length !== KEY_BYTES) throw new KeyringError(`${file} must hold exactly ${KEY_BYTES} bytes, not ${key.length}`);
-  return new SoftwareKeyring(key);
+  return new SoftwareKeyring(key, dataDir);
 }

@@ -14,6 +14,8 @@ export interface Keyring {
    * has no HSM (software), which therefore cannot hold a non-extractable key.
    */
   readonly resident?: ResidentKeys;
+  /** The audit log's signing keys (in the HSM for pkcs11, in files of the data directory for software). */
+  readonly signing?: SigningKeys;
 }
 
 /** What a symmetric key generated inside the HSM is. */
@@ -58,4 +60,24 @@ export interface ResidentKeys {
 
 export class KeyringError extends Error {
   override readonly name = 'KeyringError';
+}
+
+/**
+ * The audit signing keys (src/audit): ECDSA P-256 key pairs by generation, the newest signing.
+ * In an HSM the private key is a token object (CKA_SENSITIVE, not extractable) and signs there.
+ */
+export interface SigningKeys {
+  /** The newest key pair, generated (generation 1) when there is none. */
+  newest(): Promise<SigningKey>;
+  /** Generates the next generation; the signer moves to it at its next checkpoint. */
+  create(): Promise<SigningKey>;
+}
+
+export interface SigningKey {
+  readonly generation: number;
+  /** SHA-256 (hex) of the public key's SubjectPublicKeyInfo DER. */
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+  /** ECDSA P-256 over SHA-256 of `message`; the signature as r ‖ s (IEEE P1363, 64 bytes). */
+  sign(message: Uint8Array): Promise<Buffer>;
 }

@@ -61,6 +61,9 @@ function supportedObjectTypes(ctx: OperationContext): number[] {
   return [...types].sort((a, b) => a - b);
 }
 
+/** kmipd's extension tag (KMIP 2.1 §5.1, 0x54xxxx) for the audit signing key's PEM in Server Information. */
+export const AUDIT_PUBLIC_KEY_TAG = 0x540001;
+
 function serverInformation(ctx: OperationContext): Item[] {
   const s = ctx.server;
   const info: Item[] = atLeast(ctx.version, 2, 0)
@@ -72,6 +75,9 @@ function serverInformation(ctx: OperationContext): Item[] {
     : [];
   // KMIP 1.x Server Information is vendor-defined; warnings go in as Description text either way.
   for (const warning of s.warnings) info.push(text(Tag.Description, warning));
+  // Vendor-Specific (2.1 Table 389): the PEM public key of the audit signing key, extension tag 0x540001.
+  const auditKey = s.auditPublicKey?.();
+  if (auditKey !== undefined) info.push(text(AUDIT_PUBLIC_KEY_TAG, auditKey));
   return [text(Tag.VendorIdentification, s.vendor), structure(Tag.ServerInformation, info)];
 }
 

@@ -34,6 +34,8 @@ export interface ServerDescription {
   readonly nodeId: string;
   /** Conditions an operator must know of, e.g. a software keystore; reported, and logged at start. */
   readonly warnings: readonly string[];
+  /** The PEM of the key that signs this node's audit checkpoints (src/audit); absent with audit off. */
+  readonly auditPublicKey?: () => string | undefined;
 }
 
 export interface OperationContext {

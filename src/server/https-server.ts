@@ -27,6 +27,7 @@ import {
   serverTlsOptions,
   trackSockets,
   watchTransport,
+  refusedHook,
 } from './tls-options.js';
 import type { RequestContext } from './types.js';
 
@@ -58,8 +59,9 @@ export async function startHttpsServer(options: TransportOptions, limits: Transp
   const inFlight = new Set<ServerResponse>();
   let closing = false;
 
-  watchTransport(server, limits, log);
-  onClient(server, mode, log, (socket, client) => peers.set(socket, client));
+  const refused = refusedHook(options, 'https');
+  watchTransport(server, limits, log, refused);
+  onClient(server, mode, log, (socket, client) => peers.set(socket, client), refused);
 
   const handler = new Handler(options, limits);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

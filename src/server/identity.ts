@@ -84,7 +84,7 @@ const identities = new Map<string, ClientIdentity>();
 const MAX_CACHED_IDENTITIES = 4096;
 
 /** The client's identity, or `undefined` after closing a connection whose certificate names nobody. */
-export function authenticate(socket: TLSSocket, mode: IdentityMode, log: () => Logger): ClientIdentity | undefined {
+export function authenticate(socket: TLSSocket, mode: IdentityMode, log: () => Logger, refused?: (socket: TLSSocket, reason: string) => void): ClientIdentity | undefined {
   try {
     if (!socket.authorized) throw new IdentityError(`the client certificate was not verified: ${String(socket.authorizationError)}`);
     const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
@@ -100,6 +100,7 @@ export function authenticate(socket: TLSSocket, mode: IdentityMode, log: () => L
   } catch (err) {
     const reason = err instanceof IdentityError ? err.message : `unreadable client certificate: ${String(err)}`;
     log().warn({ reason, subject: socket.getPeerCertificate()?.subject }, 'client refused');
+    refused?.(socket, reason);
     socket.destroy();
     return undefined;
   }
@@ -113,12 +114,18 @@ export interface Client {
 }
 
 /** Calls `accept` for every connection whose certificate names a client; refuses (and logs) the others. */
-export function onClient(server: TlsServer, mode: IdentityMode, log: Logger, accept: (socket: TLSSocket, client: Client) => void): void {
+export function onClient(
+  server: TlsServer,
+  mode: IdentityMode,
+  log: Logger,
+  accept: (socket: TLSSocket, client: Client) => void,
+  refused?: (socket: TLSSocket, reason: string) => void,
+): void {
   let nextId = 0;
   server.on('secureConnection', (socket: TLSSocket) => {
     const conn = ++nextId;
     const peer = peerOf(socket);
-    const identity = authenticate(socket, mode, () => log.child({ conn, peer }));
+    const identity = authenticate(socket, mode, () => log.child({ conn, peer }), refused);
     if (identity) accept(socket, { identity, peer, log: log.child({ conn, peer, identity: identity.name }) });
   });
 }

@@ -55,6 +55,8 @@ import { poll } from '../operations/poll.js';
 import { cancel } from '../operations/cancel.js';
 import { pkcs11 } from '../operations/pkcs11.js';
 import { Processor } from './processor.js';
+import { AuditLog } from '../audit/log.js';
+import type { RefusedClient } from './tls-options.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
 
@@ -81,13 +83,13 @@ export function defaultOperations(options: { interop?: boolean } = {}): Operatio
     .register(adjustAttribute)
     .register(rekey)
     .register(deriveKey)
-    .register(check)
-    .register(obtainLease)
     .register(createSplitKey)
     .register(joinSplitKey)
     .register(certify)
     .register(recertify)
     .register(validate)
+    .register(check)
+    .register(obtainLease)
     .register(getUsageAllocation)
     .register(archive)
     .register(recover)
@@ -123,6 +125,8 @@ export interface StartOptions {
 export interface Kmipd extends RunningServers {
   readonly processor: Processor;
   readonly store: ObjectStore;
+  /** The audit log (absent when config audit.enabled is false). */
+  readonly audit: AuditLog | undefined;
 }
 
 /** The store settings of the config, in the form openStore takes. */
@@ -137,13 +141,36 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
   // An absent HSM or a wrong PIN stops the start here, with the keyring's message.
   const { keyring, warnings, close: closeKeyring } = await openKeyring(config, logger);
   for (const warning of warnings) logger.warn(warning);
-  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings };
+  let audit: AuditLog | undefined;
+  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings, auditPublicKey: () => audit?.currentPublicKey() };
   let store: ObjectStore;
   try {
     store = await openStore(storeConfig(config));
   } catch (err) {
     closeKeyring();
     throw err;
+  }
+  if (config.audit.enabled) {
+    try {
+      if (!keyring.signing) throw new Error(`the ${keyring.kind} keyring has no audit signing keys`);
+      audit = new AuditLog({
+        store,
+        node: config.nodeId,
+        signing: keyring.signing,
+        log: logger.child({ module: 'audit' }),
+        checkpointRows: config.audit.checkpointRows,
+        checkpointSeconds: config.audit.checkpointSeconds,
+        chainIntervalMs: config.audit.chainIntervalMs,
+      });
+      // Chains what a previous run left unchained (a crash) before anything new is written.
+      await audit.start();
+    } catch (err) {
+      await store.close();
+      closeKeyring();
+      throw err;
+    }
+  } else {
+    logger.warn('audit: disabled by config (audit.enabled: false); requests are not recorded');
   }
   const processor = new Processor({
     operations: operations ?? defaultOperations({ interop: config.interop }),
@@ -152,6 +179,7 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
     keyring,
     maxBatchItems: config.limits.maxBatchItems,
     ...(clock ? { clock } : {}),
+    ...(audit ? { audit } : {}),
   });
   let running: RunningServers;
   try {
@@ -171,8 +199,10 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
       limits: config.limits,
       logger,
       processor,
+      ...(audit ? { refused: (client: RefusedClient) => recordRefused(audit, config.nodeId, client, logger) } : {}),
     });
   } catch (err) {
+    await audit?.close();
     await store.close();
     closeKeyring();
     throw err;
@@ -181,13 +211,46 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
   return Object.assign(running, {
     processor,
     store,
+    audit,
     async close(graceMs?: number) {
       try {
         await closeServers(graceMs);
       } finally {
+        // In-flight requests are answered: their rows are written; chain them and sign the head.
+        await audit?.close();
         await store.close();
         closeKeyring();
       }
     },
   });
+}
+
+/** A client refused before its first request: one row, so a probing client leaves a trace. */
+function recordRefused(audit: AuditLog, node: string, client: RefusedClient, logger: Logger): void {
+  audit
+    .record([
+      {
+        time: new Date().toISOString(),
+        node,
+        event: 'connection',
+        identity: null,
+        subject: client.subject ?? null,
+        fingerprint: client.fingerprint ?? null,
+        peer: client.peer,
+        transport: client.transport,
+        version: null,
+        batchIndex: null,
+        batchItemId: null,
+        operation: null,
+        uidsRequested: [],
+        uids: [],
+        status: 'Refused',
+        reason: null,
+        message: client.reason,
+        ccv: null,
+        scv: null,
+        requestDigest: null,
+      },
+    ])
+    .catch((err: unknown) => logger.error({ err }, 'the audit row of a refused client could not be written'));
 }

@@ -24,6 +24,8 @@ import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
 import { type ObjectStore, type StoreTransaction, StoreError } from '../store/types.js';
 import type { Keyring } from '../keys/types.js';
+import type { AuditLog } from '../audit/log.js';
+import { type AuditFields, requestDigest } from '../audit/record.js';
 
 export interface ProcessorOptions {
   operations: OperationRegistry;
@@ -34,6 +36,22 @@ export interface ProcessorOptions {
   clock?: Clock;
   /** Batch items allowed in one request. */
   maxBatchItems?: number;
+  /** Where every batch item is recorded (src/audit); none in protocol-only tests. */
+  audit?: AuditLog;
+}
+
+/**
+ * The audit trail of one batch item while it runs. A transaction of the item's handler carries
+ * the item's row (see auditedStore); `recorded` says such a row committed. Otherwise, or if the
+ * item failed after its change committed, the processor records the row after the item.
+ */
+interface Trail {
+  base: Omit<AuditFields, 'status' | 'reason' | 'message' | 'uids'>;
+  /** Unique Identifiers the item's transactions wrote. */
+  touched: Set<string>;
+  recorded: boolean;
+  /** The request's uids after ID Placeholder resolution. */
+  resolved: string[];
 }
 
 const resultReasons = ttlvRegistry.tagByName('ResultReason')?.enumeration;
@@ -53,7 +71,10 @@ export class Processor implements KmipProcessor {
   undecodable(error: TtlvError, ctx: RequestContext): Item {
     const scv = this.correlation();
     ctx.log.warn({ scv, err: { code: error.code, offset: error.offset, message: error.message } }, 'undecodable message');
-    return this.messageFailure({}, 'InvalidMessage', `the message could not be decoded: ${error.message}`, scv);
+    const message = `the message could not be decoded: ${error.message}`;
+    // Not awaited (the transport answers at once); a failure to record it is logged.
+    this.options.audit?.record([this.refusalRow(ctx, undefined, undefined, scv, 'InvalidMessage', message, null)]).catch((err: unknown) => ctx.log.error({ err }, 'the audit row of an undecodable message could not be written'));
+    return this.messageFailure({}, 'InvalidMessage', message, scv);
   }
 
   async handle(root: Item, ctx: RequestContext): Promise<Item> {
@@ -66,6 +87,7 @@ export class Processor implements KmipProcessor {
     } catch (err) {
       const e = err instanceof MessageError ? err : new MessageError('InvalidMessage', 'the request header could not be read', {});
       ctx.log.info({ scv, status: 'OperationFailed', reason: e.reason, msg: e.message }, 'request refused');
+      await this.recordRefusal(ctx, e.partial.protocolVersion, e.partial.clientCorrelationValue, scv, e.reason, e.message, root);
       return this.messageFailure(e.partial, e.reason, e.message, scv);
     }
     const version = negotiate(header.protocolVersion);
@@ -75,13 +97,16 @@ export class Processor implements KmipProcessor {
       const requested = versionString(header.protocolVersion);
       const message = `protocol version ${requested} is not supported; this server speaks ${SUPPORTED_VERSIONS.map(versionString).join(', ')}`;
       ctx.log.info({ scv, version: requested, status: 'OperationFailed', reason: 'UnsupportedProtocolVersion' }, 'request refused');
+      await this.recordRefusal(ctx, header.protocolVersion, header.clientCorrelationValue, scv, 'UnsupportedProtocolVersion', message, root);
       return this.messageFailure({ ...echo, protocolVersion: header.protocolVersion }, 'UnsupportedProtocolVersion', message, scv);
     }
     if (rawItems.length > this.maxBatchItems) {
       const message = `a request may hold at most ${this.maxBatchItems} batch items, this one has ${rawItems.length}`;
+      await this.recordRefusal(ctx, version, header.clientCorrelationValue, scv, 'ServerLimitExceeded', message, root);
       return this.messageFailure({ ...echo, protocolVersion: version }, 'ServerLimitExceeded', message, scv);
     }
     if (header.asynchronousMandatory) {
+      await this.recordRefusal(ctx, version, header.clientCorrelationValue, scv, 'FeatureNotSupported', 'asynchronous processing is not supported', root);
       return this.messageFailure({ ...echo, protocolVersion: version }, 'FeatureNotSupported', 'asynchronous processing is not supported', scv);
     }
     const octx: OperationContext = {
@@ -100,9 +125,12 @@ export class Processor implements KmipProcessor {
     // changes objects then runs in one store transaction, which is rolled back on a failure; each
     // item's own `transaction` and `read` join it (see batchStore).
     const undoable = header.batchErrorContinuationOption === 'Undo' && rawItems.length > 1 && rawItems.some((raw) => this.mutates(raw, version));
+    const trails: Trail[] = [];
+    const audit = this.options.audit ? { log: this.options.audit, trails, ctx, version, ccv: header.clientCorrelationValue, scv } : undefined;
     const results = undoable
-      ? await this.runUndoable(rawItems, header, octx, ctx)
-      : await this.runItems(rawItems, header, octx, ctx);
+      ? await this.runUndoable(rawItems, header, octx, ctx, audit)
+      : await this.runItems(rawItems, header, octx, ctx, audit);
+    if (audit) await this.recordItems(audit, results);
 
     const responseHeader = { protocolVersion: version, timeStamp: this.clock.now(), ...echo };
     let response = writeResponse(responseHeader, results);
@@ -131,10 +159,10 @@ export class Processor implements KmipProcessor {
     return response;
   }
 
-  private async runItems(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem[]> {
+  private async runItems(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext, audit: ItemAudit | undefined): Promise<ResponseBatchItem[]> {
     const results: ResponseBatchItem[] = [];
-    for (const raw of rawItems) {
-      const result = await this.runItem(raw, octx, ctx);
+    for (const [index, raw] of rawItems.entries()) {
+      const result = await this.runItem(raw, octx, ctx, audit && this.trail(audit, raw, index, octx));
       results.push(result);
       if (result.resultStatus !== 'OperationFailed') continue;
       if (header.batchErrorContinuationOption === 'Continue') continue;
@@ -147,15 +175,17 @@ export class Processor implements KmipProcessor {
   }
 
   /** Runs the items in one transaction; a failed item rolls back the whole batch and the earlier items are answered Operation Undone. */
-  private async runUndoable(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem[]> {
+  private async runUndoable(rawItems: Item[], header: RequestHeader, octx: OperationContext, ctx: RequestContext, audit: ItemAudit | undefined): Promise<ResponseBatchItem[]> {
     let results: ResponseBatchItem[] = [];
     const store = octx.store;
     try {
       await store.transaction(async (tx) => {
-        results = await this.runItems(rawItems, header, { ...octx, store: batchStore(store, tx) }, ctx);
+        results = await this.runItems(rawItems, header, { ...octx, store: batchStore(store, tx) }, ctx, audit);
         if (results.some((r) => r.resultStatus === 'OperationFailed')) throw ROLLBACK;
       });
     } catch (err) {
+      // The rows written inside the batch's transaction went with it: each item is recorded as it was answered.
+      for (const trail of audit?.trails ?? []) trail.recorded = false;
       if (err !== ROLLBACK) {
         // The commit itself failed: nothing persisted, so no item may be reported done.
         const incident = randomUUID();
@@ -166,8 +196,11 @@ export class Processor implements KmipProcessor {
     return results;
   }
 
-  private async runItem(raw: Item, octx: OperationContext, ctx: RequestContext): Promise<ResponseBatchItem> {
+  private async runItem(raw: Item, octx: OperationContext, ctx: RequestContext, trail: Trail | undefined): Promise<ResponseBatchItem> {
     const result: ResponseBatchItem = { resultStatus: 'Success' };
+    const store = octx.store;
+    // The handler's transactions carry the item's audit row (octx belongs to this message, whose items run one at a time).
+    if (trail) (octx as { store: ObjectStore }).store = auditedStore(store, trail, this.options.audit!);
     try {
       const operation = peekOperation(raw);
       if (operation !== undefined) result.operation = operation;
@@ -200,7 +233,104 @@ export class Processor implements KmipProcessor {
       const incident = randomUUID();
       ctx.log.error({ incident, err }, 'unexpected error while processing a batch item');
       return failure(result, 'GeneralFailure', `internal error; incident ${incident}`, octx.version);
+    } finally {
+      (octx as { store: ObjectStore }).store = store;
     }
+  }
+
+  /** The audit trail of batch item `index`, its request uids resolved against the ID Placeholder as it stands now. */
+  private trail(audit: ItemAudit, raw: Item, index: number, octx: OperationContext): Trail {
+    const { ctx } = audit;
+    const op = peekOperation(raw);
+    const requested = requestUids(raw);
+    const id = raw.type === 'Structure' ? raw.value.find((it) => it.tag === Tag.UniqueBatchItemID) : undefined;
+    const trail: Trail = {
+      base: {
+        time: new Date().toISOString(),
+        node: this.options.server.nodeId,
+        event: 'request',
+        identity: ctx.identity.name,
+        subject: ctx.identity.subject,
+        fingerprint: ctx.identity.fingerprint256,
+        peer: ctx.peer,
+        transport: ctx.transport,
+        version: versionString(audit.version),
+        batchIndex: index,
+        batchItemId: id?.type === 'ByteString' ? Buffer.from(id.value).toString('hex') : null,
+        operation: op === undefined ? null : (operationNames?.byValue.get(op) ?? `0x${op.toString(16)}`),
+        uidsRequested: requested,
+        ccv: audit.ccv ?? null,
+        scv: audit.scv,
+        requestDigest: requestDigest(raw),
+      },
+      touched: new Set(),
+      recorded: false,
+      resolved: requested.length === 0 && octx.idPlaceholder !== undefined ? [octx.idPlaceholder] : requested,
+    };
+    audit.trails.push(trail);
+    return trail;
+  }
+
+  /**
+   * Records the items whose row did not commit with a change (or that failed after it did), and
+   * waits until those rows are durable. If they cannot be written, those items are not answered
+   * as done: no key goes out without its row.
+   */
+  private async recordItems(audit: ItemAudit, results: ResponseBatchItem[]): Promise<void> {
+    const rows: AuditFields[] = [];
+    for (const [i, trail] of audit.trails.entries()) {
+      const result = results[i];
+      if (!result) continue;
+      if (trail.recorded && result.resultStatus === 'Success') continue;
+      rows.push(itemRow(trail, result));
+    }
+    try {
+      await audit.log.record(rows);
+    } catch (err) {
+      const incident = randomUUID();
+      audit.ctx.log.error({ incident, err }, 'audit rows could not be written; the items they record are refused');
+      for (const [i, trail] of audit.trails.entries()) {
+        const result = results[i];
+        if (!result || (trail.recorded && result.resultStatus === 'Success')) continue;
+        if (result.resultStatus === 'Success') results[i] = failure(result, 'GeneralFailure', `the audit record could not be written; incident ${incident}`, audit.version);
+      }
+    }
+  }
+
+  /** A message refused as a whole: one row, no operation. */
+  private async recordRefusal(ctx: RequestContext, version: ProtocolVersion | undefined, ccv: string | undefined, scv: string, reason: ResultReasonName, message: string, root: Item): Promise<void> {
+    const log = this.options.audit;
+    if (!log) return;
+    try {
+      await log.record([this.refusalRow(ctx, version, ccv, scv, reason, message, requestDigest(root))]);
+    } catch (err) {
+      ctx.log.error({ err }, 'the audit row of a refused message could not be written');
+    }
+  }
+
+  private refusalRow(ctx: RequestContext, version: ProtocolVersion | undefined, ccv: string | undefined, scv: string, reason: string, message: string, digest: string | null): AuditFields {
+    return {
+      time: new Date().toISOString(),
+      node: this.options.server.nodeId,
+      event: 'request',
+      identity: ctx.identity.name,
+      subject: ctx.identity.subject,
+      fingerprint: ctx.identity.fingerprint256,
+      peer: ctx.peer,
+      transport: ctx.transport,
+      version: version ? versionString(version) : null,
+      batchIndex: null,
+      batchItemId: null,
+      operation: null,
+      uidsRequested: [],
+      uids: [],
+      status: 'OperationFailed',
+      reason,
+      message: asciiMessage(message),
+      ccv: ccv ?? null,
+      scv,
+      requestDigest: digest,
+    };
   }
 
   private mutates(raw: Item, version: ProtocolVersion): boolean {
@@ -316,6 +446,91 @@ function tryEncode(message: Item): Buffer | undefined {
   }
 }
 
+interface ItemAudit {
+  log: AuditLog;
+  trails: Trail[];
+  ctx: RequestContext;
+  version: ProtocolVersion;
+  ccv: string | undefined;
+  scv: string;
+}
+
+/** The row of a batch item as it was answered. */
+function itemRow(trail: Trail, result: ResponseBatchItem): AuditFields {
+  const uids = new Set([...trail.resolved, ...trail.touched, ...(result.payload ? uidsOf(result.payload) : [])]);
+  return {
+    ...trail.base,
+    uids: [...uids],
+    status: result.resultStatus,
+    reason: result.resultReason === undefined ? null : (resultReasons?.byValue.get(result.resultReason) ?? String(result.resultReason)),
+    message: result.resultMessage ?? null,
+  };
+}
+
+/** The Unique Identifiers a request payload names at its top level (text; a 2.x placeholder enumeration or index as such). */
+function requestUids(raw: Item): string[] {
+  if (raw.type !== 'Structure') return [];
+  const payload = raw.value.find((it) => it.tag === Tag.RequestPayload);
+  if (payload?.type !== 'Structure') return [];
+  const out: string[] = [];
+  for (const it of payload.value) {
+    if (it.tag !== Tag.UniqueIdentifier) continue;
+    if (it.type === 'TextString') out.push(it.value);
+    else if (it.type === 'Enumeration' || it.type === 'Integer') out.push(`#${it.value}`);
+  }
+  return out;
+}
+
+/**
+ * The store as one audited item's handler sees it: each transaction it commits carries the item's
+ * row (status Success, the uids it wrote), so the change and its record commit together. Within an
+ * Undo batch the transaction is the batch's, and the processor re-records the items if it rolls back.
+ */
+function auditedStore(store: ObjectStore, trail: Trail, log: AuditLog): ObjectStore {
+  return {
+    client: store.client,
+    read: (fn) => store.read(fn),
+    stats: () => store.stats(),
+    close: () => store.close(),
+    transaction: async (fn) => {
+      const value = await store.transaction(async (tx) => {
+        const v = await fn(trackWrites(tx, trail.touched));
+        await log.inTransaction(tx, { ...trail.base, uids: [...new Set([...trail.resolved, ...trail.touched])], status: 'Success', reason: null, message: null });
+        return v;
+      });
+      trail.recorded = true;
+      return value;
+    },
+  };
+}
+
+/** `tx` noting the uid of every object it inserts, updates or deletes. */
+function trackWrites(tx: StoreTransaction, touched: Set<string>): StoreTransaction {
+  return {
+    get: (uid, owner) => tx.get(uid, owner),
+    locate: (query, owner) => tx.locate(query, owner),
+    count: (query, owner) => tx.count(query, owner),
+    table: (name) => tx.table(name),
+    raw: (sql, bindings) => tx.raw(sql, bindings),
+    query: (sql, params) => tx.query(sql, params),
+    nextUid: () => tx.nextUid(),
+    append: (statement) => tx.append(statement),
+    resealValues: (cursor, limit, reseal) => tx.resealValues(cursor, limit, reseal),
+    insert: (record) => {
+      touched.add(record.uid);
+      return tx.insert(record);
+    },
+    update: (record) => {
+      touched.add(record.uid);
+      return tx.update(record);
+    },
+    delete: (uid, owner) => {
+      touched.add(uid);
+      return tx.delete(uid, owner);
+    },
+  };
+}
+
 /** Thrown inside an Undo batch's transaction to roll it back. */
 const ROLLBACK = Symbol('rollback the batch');
 
@@ -337,7 +552,6 @@ function batchStore(store: ObjectStore, tx: StoreTransaction): ObjectStore {
 function markUndone(item: ResponseBatchItem): void {
   if (item.resultStatus !== 'Success') return;
   item.resultStatus = 'OperationUndone';
-  delete item.payload;
 }
 
 function uidsOf(payload: Item[]): string[] {

@@ -65,6 +65,43 @@ export interface TransportOptions {
   limits?: Partial<TransportLimits>;
   logger: Logger;
   processor: KmipProcessor;
+  /** Told of every client refused before it could send a request (the audit log records it). */
+  refused?: (client: RefusedClient) => void;
+}
+
+/** A client refused at the TLS layer: a failed handshake, or a verified certificate that names nobody. */
+export interface RefusedClient {
+  peer: string;
+  transport: 'tls' | 'https';
+  reason: string;
+  /** The certificate the client presented, when it got that far. */
+  subject?: string;
+  fingerprint?: string;
+}
+
+/** Peers of refused sockets whose address was gone by the time they failed. */
+const peers = new WeakMap<Socket, string>();
+
+function peerOfRefused(socket: Socket): string {
+  return peers.get(socket) ?? peerOf(socket);
+}
+
+/** The callback watchTransport and onClient call for a refused socket, when the options ask to hear of them. */
+export function refusedHook(options: TransportOptions, transport: 'tls' | 'https'): ((socket: TLSSocket, reason: string) => void) | undefined {
+  const tell = options.refused;
+  if (!tell) return undefined;
+  return (socket, reason) => tell({ peer: peerOfRefused(socket), transport, reason, ...presented(socket) });
+}
+
+/** What a socket's peer certificate says, if it presented one (also after a failed verification). */
+export function presented(socket: TLSSocket): { subject?: string; fingerprint?: string } {
+  try {
+    const cert = socket.getPeerX509Certificate();
+    if (!cert) return {};
+    return { subject: cert.subject.replace(/\n/g, ','), fingerprint: cert.fingerprint256 };
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -132,13 +169,19 @@ export interface Listener {
 }
 
 /** Limits and logging common to both listeners: connection cap, handshake failures, server errors. */
-export function watchTransport(server: Server, limits: TransportLimits, log: Logger): void {
+export function watchTransport(server: Server, limits: TransportLimits, log: Logger, refused?: (socket: TLSSocket, reason: string) => void): void {
   server.maxConnections = limits.maxConnections;
   server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
     log.warn({ peer: `${data?.remoteAddress}:${data?.remotePort}`, maxConnections: limits.maxConnections }, 'connection refused: too many connections');
   });
+  // A failed handshake's socket may already be closed, its address gone: remember each peer on arrival.
+  const arrived = new WeakMap<Socket, string>();
+  server.on('connection', (raw: Socket) => arrived.set(raw, peerOf(raw)));
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    log.info({ peer: peerOf(socket), code: err.code, reason: err.message }, 'TLS handshake failed');
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    if (socket.remoteAddress === undefined && raw !== undefined) peers.set(socket, arrived.get(raw) ?? peerOf(socket));
+    log.info({ peer: peerOfRefused(socket), code: err.code, reason: err.message }, 'TLS handshake failed');
+    refused?.(socket, `TLS handshake failed: ${err.code ?? err.message}`);
     // Node reports a handshake timeout here but leaves the socket open (seen on Node 20): close it.
     socket.destroy();
   });

@@ -21,6 +21,7 @@ import {
   serverTlsOptions,
   trackSockets,
   watchTransport,
+  refusedHook,
 } from './tls-options.js';
 
 export interface RunningServers {
@@ -63,7 +64,8 @@ export async function startTlsServer(options: TransportOptions, limits: Transpor
   const connections = new Set<KmipConnection>();
   let closing = false;
 
-  watchTransport(server, limits, log);
+  const refused = refusedHook(options, 'tls');
+  watchTransport(server, limits, log, refused);
   onClient(server, mode, log, (socket, { identity, peer, log: connLog }) => {
     if (closing) {
       socket.destroy();
@@ -75,7 +77,7 @@ export async function startTlsServer(options: TransportOptions, limits: Transpor
     const connection = new KmipConnection(socket, { processor: options.processor, limits, identity, peer, log: connLog });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
-  });
+  }, refused);
 
   const address = await listen(server, options.host, options.port);
   log.info({ address: address.address, port: address.port }, 'listening');

@@ -26,6 +26,11 @@ export interface Executor {
    * the database thread (see SqliteConnection.script), which is what a Create costs.
    */
   script(statements: readonly Statement[]): Promise<void>;
+  /**
+   * A write nothing waits on (see StoreTransaction.append). Readers have none; an executor without
+   * a cheaper way runs it at once.
+   */
+  append?(statement: Statement): Promise<void>;
   /** knex builders on the same connection or transaction, for other modules' tables. */
   table(name: string): Knex.QueryBuilder;
   raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
@@ -115,6 +120,15 @@ export class Repository implements StoreTransaction {
 
   raw(sql: string, bindings: readonly Knex.RawBinding[] = []): Knex.Raw {
     return this.open().raw(sql, bindings);
+  }
+
+  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.open().all<T>(sql, params);
+  }
+
+  append(statement: Statement): Promise<void> {
+    const db = this.open();
+    return db.append ? db.append(statement) : db.run(statement.sql, statement.params).then(() => undefined);
   }
 
   nextUid(): UniqueIdentifier {

@@ -156,6 +156,13 @@ class Writer implements Executor {
     this.deferred += sql;
   }
 
+  /** A statement sent with the next one; the item counts as started (its savepoint goes too). */
+  append(statement: Statement): Promise<void> {
+    this.deferred += `${toScript([statement])};`;
+    this.sent = true;
+    return Promise.resolve();
+  }
+
   /** Starts an item: its savepoint is deferred. */
   startItem(savepoint: string): void {
     this.defer(`SAVEPOINT ${savepoint};`);

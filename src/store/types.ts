@@ -101,6 +101,8 @@ export interface StoreReader {
    */
   table(name: string): Knex.QueryBuilder;
   raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
+  /** Rows of a parameterized query (`?` placeholders) on another module's table, in this transaction. */
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
 /**
@@ -114,6 +116,13 @@ export interface StoreTransaction extends StoreReader {
    * kmipd nodes on one PostgreSQL never collide and identifiers reveal nothing about volume.
    */
   nextUid(): UniqueIdentifier;
+  /**
+   * A write to another module's table whose result nobody waits on (the audit row of the change).
+   * It is part of this transaction: it commits or rolls back with it. On SQLite it costs no round
+   * trip of its own (sent with the transaction's next statement, or its end); on PostgreSQL it runs
+   * at once. If it fails, the transaction fails (on SQLite, the whole commit group).
+   */
+  append(statement: { sql: string; params: readonly unknown[] }): Promise<void>;
   /**
    * Stores a new object; `StoreError('DUPLICATE')` if the uid exists, `StoreError('NAME_TAKEN')` if
    * one of its Name values is another object's of the same owner (also from `update`).

@@ -32,6 +32,7 @@ function defaults(dataDir: string): KmipdConfig {
     log: { level: 'info', file: null },
     workers: 1,
     interop: false,
+    audit: { enabled: true, checkpointRows: 1000, checkpointSeconds: 10, chainIntervalMs: 20 },
   };
 }
 
@@ -239,5 +240,5 @@ t.test('the config template parses back to the defaults', async (t) => {
   await writeFile(join(dataDir, 'kmipd.yaml'), text);
   t.same(loadConfig({ dataDir, env: {} }), defaults(dataDir));
   const parsed = YAML.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers', 'interop']);
+  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers', 'interop', 'audit']);
 });

@@ -6,10 +6,12 @@
 import type { Knex } from 'knex';
 import * as objects from './001_objects.js';
 import * as lifecycle from './002_lifecycle.js';
+import * as audit from './003_audit.js';
 
 const MIGRATIONS: readonly [string, Knex.Migration][] = [
   ['001_objects', objects],
   ['002_lifecycle', lifecycle],
+  ['003_audit', audit],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

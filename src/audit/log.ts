@@ -1,0 +1,277 @@
+/**
+ * The audit log of one kmipd node: writes the rows, chains them, signs checkpoints.
+ *
+ * Writing. A batch item that changes objects gets its row inside the store transaction of the
+ * change (`inTransaction`, costing no round trip of its own on SQLite: StoreTransaction.append),
+ * so the change commits if and only if its row does; a failed item's transaction rolled back and
+ * its row, recording the failure, is written afterwards. Items that changed nothing, refused
+ * messages and refused TLS clients are written by `record`, which batches the rows of one event-
+ * loop turn into one INSERT; the processor answers only once they are durable, so a key is never
+ * handed out without its row.
+ *
+ * Chaining. Rows are inserted without a place in the chain. The chainer (every `chainIntervalMs`
+ * while rows arrive, every second otherwise, to pick up other nodes' rows) takes the committed
+ * unchained rows in insertion order and gives each its `seq`, `prev_hash` and `hash` (record.ts),
+ * under a PostgreSQL advisory lock that every node's chainer takes: several nodes sharing one
+ * database build one chain, in the order the chainer found the rows committed. Chaining after
+ * the commit is what lets concurrent transactions on several nodes stay concurrent; the price is
+ * that a row is protected by the chain only once chained (normally within milliseconds; after a
+ * crash, at the next start) and by a signature only at the next checkpoint. That is why the
+ * checkpoint interval is short by default.
+ *
+ * Checkpoints. After chaining, when `checkpointRows` rows were chained since the last checkpoint
+ * or `checkpointSeconds` passed with new rows, the chain head (seq, hash) is signed with the
+ * node's audit signing key (ECDSA P-256, in the HSM with the pkcs11 keyring): one signature per
+ * checkpoint, never per row. A new key generation (`kmipd audit rotate-key`) is announced by a
+ * checkpoint signed with the old key carrying the new public key, so a verifier who trusts the
+ * first key can follow every rotation.
+ */
+import type { Logger } from 'pino';
+import type { SigningKey, SigningKeys } from '../keys/types.js';
+import type { ObjectStore, StoreTransaction } from '../store/types.js';
+import { type Checkpoint, checkpointMessage } from './checkpoint.js';
+import { type AuditFields, type AuditRow, GENESIS_HASH, chainHash, fieldsOf, insertStatement } from './record.js';
+
+export interface AuditLogOptions {
+  store: ObjectStore;
+  node: string;
+  signing: SigningKeys;
+  log: Logger;
+  /** Sign a checkpoint after this many chained rows (default 1000). */
+  checkpointRows?: number;
+  /** …or after this many seconds with new rows (default 10). */
+  checkpointSeconds?: number;
+  /** How soon after rows are written they are chained (default 20 ms). */
+  chainIntervalMs?: number;
+  /** Current time (tests move it). */
+  now?: () => Date;
+}
+
+/** pg_advisory_xact_lock key of the chainer: 'audt'. */
+const CHAIN_LOCK = 0x61756474;
+/** Rows chained per transaction. */
+const CHAIN_BATCH = 1000;
+/** Rows per INSERT of `record` (20 parameters each). */
+const INSERT_BATCH = 500;
+const IDLE_POLL_MS = 1000;
+
+interface Pending {
+  rows: AuditFields[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export class AuditLog {
+  readonly node: string;
+  private readonly store: ObjectStore;
+  private readonly signing: SigningKeys;
+  private readonly log: Logger;
+  private readonly checkpointRows: number;
+  private readonly checkpointMs: number;
+  private readonly chainIntervalMs: number;
+  private readonly now: () => Date;
+  private pending: Pending | undefined;
+  private signer: SigningKey | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private closed = false;
+  private started = Date.now();
+
+  constructor(options: AuditLogOptions) {
+    this.store = options.store;
+    this.node = options.node;
+    this.signing = options.signing;
+    this.log = options.log;
+    this.checkpointRows = options.checkpointRows ?? 1000;
+    this.checkpointMs = (options.checkpointSeconds ?? 10) * 1000;
+    this.chainIntervalMs = options.chainIntervalMs ?? 20;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Loads (or creates) the signing key, chains what a previous run left unchained, and starts the chainer. */
+  async start(): Promise<void> {
+    this.signer = await this.signing.newest();
+    this.started = this.now().getTime();
+    await this.cycle();
+    this.schedule(IDLE_POLL_MS);
+  }
+
+  /** The PEM of the key that signs this node's checkpoints (after `start`). */
+  currentPublicKey(): string | undefined {
+    return this.signer?.publicKeyPem;
+  }
+
+  /** The key that signs this node's next checkpoint. */
+  async publicKey(): Promise<SigningKey> {
+    this.signer ??= await this.signing.newest();
+    return this.signer;
+  }
+
+  /** The row of a change, in the change's transaction. */
+  async inTransaction(tx: StoreTransaction, fields: AuditFields): Promise<void> {
+    await tx.append(insertStatement([fields]));
+    this.wrote();
+  }
+
+  /** Rows of items that changed nothing; resolves once they are durable. */
+  record(rows: readonly AuditFields[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('the audit log is closed'));
+    if (!this.pending) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const pending: Pending = { rows: [], done, resolve, reject };
+      this.pending = pending;
+      setImmediate(() => void this.flush(pending));
+    }
+    this.pending.rows.push(...rows);
+    return this.pending.done;
+  }
+
+  /** Chains every committed row and signs a checkpoint if one is due (or `force`d and there are new rows). */
+  async sync(force = false): Promise<ChainHead> {
+    await this.running;
+    const run = this.chainAndSign(force);
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Writes what is pending, chains it, and signs a last checkpoint. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.pending) await this.pending.done.catch(() => undefined);
+    try {
+      await this.sync(true);
+    } catch (err) {
+      this.log.error({ err }, 'audit: could not chain and sign the last rows at shutdown; the next start will');
+    }
+  }
+
+  private wrote(): void {
+    if (this.dirty || this.closed) return;
+    this.dirty = true;
+    this.schedule(this.chainIntervalMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.cycle().finally(() => this.schedule(this.dirty ? this.chainIntervalMs : IDLE_POLL_MS)), ms);
+    this.timer.unref();
+  }
+
+  private async cycle(): Promise<void> {
+    this.dirty = false;
+    try {
+      await this.sync();
+    } catch (err) {
+      this.log.error({ err }, 'audit: chaining or signing failed; retrying');
+    }
+  }
+
+  private async flush(pending: Pending): Promise<void> {
+    if (this.pending === pending) this.pending = undefined;
+    try {
+      await this.store.transaction(async (tx) => {
+        for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.append(insertStatement(pending.rows.slice(i, i + INSERT_BATCH)));
+      });
+      pending.resolve();
+      this.wrote();
+    } catch (err) {
+      pending.reject(err);
+    }
+  }
+
+  private async chainAndSign(force: boolean): Promise<ChainHead> {
+    let head: ChainHead;
+    let chained: number;
+    let lastCheckpoint: { seq: number; time: number } | undefined;
+    do {
+      ({ head, chained, lastCheckpoint } = await this.chainBatch());
+    } while (chained === CHAIN_BATCH);
+    const since = head.seq - (lastCheckpoint?.seq ?? 0);
+    const age = this.now().getTime() - (lastCheckpoint?.time ?? this.started);
+    if (since > 0 && (force || since >= this.checkpointRows || age >= this.checkpointMs)) await this.checkpoint(head);
+    return head;
+  }
+
+  /** One transaction: the head, up to CHAIN_BATCH unchained rows given their places. */
+  private chainBatch(): Promise<{ head: ChainHead; chained: number; lastCheckpoint: { seq: number; time: number } | undefined }> {
+    return this.store.transaction(async (tx) => {
+      if (this.store.client === 'pg') await tx.query('SELECT pg_advisory_xact_lock(?)', [CHAIN_LOCK]);
+      const head = await chainHead(tx);
+      const rows = await tx.query<AuditRow>('SELECT * FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ?', [CHAIN_BATCH]);
+      const values: unknown[] = [];
+      let { seq, hash } = head;
+      for (const row of rows) {
+        const prev = hash;
+        seq += 1;
+        hash = chainHash(prev, fieldsOf(row), seq);
+        values.push(row.id, seq, prev, hash);
+      }
+      if (rows.length > 0) {
+        const tuple = '(CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)';
+        await tx.append({
+          sql: `WITH v (id, seq, prev_hash, hash) AS (VALUES ${rows.map(() => tuple).join(',')}) UPDATE audit_log SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE audit_log.id = v.id`,
+          params: values,
+        });
+      }
+      const [cp] = await tx.query<{ seq: number | string; time: string }>('SELECT seq, time FROM audit_checkpoints ORDER BY seq DESC, id DESC LIMIT 1');
+      const lastCheckpoint = cp ? { seq: Number(cp.seq), time: Date.parse(cp.time) } : undefined;
+      return { head: { seq, hash }, chained: rows.length, lastCheckpoint };
+    });
+  }
+
+  private async checkpoint(head: ChainHead): Promise<void> {
+    let signer = this.signer ?? (await this.signing.newest());
+    const newest = await this.signing.newest();
+    let nextKey: string | null = null;
+    if (newest.generation > signer.generation) nextKey = newest.publicKeyPem;
+    const checkpoint: Omit<Checkpoint, 'signature'> = {
+      seq: head.seq,
+      hash: head.hash,
+      time: this.now().toISOString(),
+      node: this.node,
+      keyId: signer.keyId,
+      algorithm: 'ECDSA-P256-SHA256',
+      nextKey,
+    };
+    const signature = (await signer.sign(checkpointMessage(checkpoint))).toString('base64');
+    await this.store.transaction((tx) =>
+      tx.append({
+        sql: 'INSERT INTO audit_checkpoints (seq, hash, time, node, key_id, algorithm, next_key, signature) VALUES (?,?,?,?,?,?,?,?)',
+        params: [checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.node, checkpoint.keyId, checkpoint.algorithm, checkpoint.nextKey, signature],
+      }),
+    );
+    if (nextKey !== null) {
+      this.log.info({ from: signer.keyId, to: newest.keyId }, 'audit: signing key rotated');
+      signer = newest;
+    }
+    this.signer = signer;
+  }
+}
+
+/** The last place in the chain: the newest chained row, else the newest checkpoint (rows archived), else the start. */
+export async function chainHead(tx: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }): Promise<ChainHead> {
+  const [row] = await tx.query<{ seq: number | string; hash: string }>('SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1');
+  if (row) return { seq: Number(row.seq), hash: row.hash };
+  const [cp] = await tx.query<{ seq: number | string; hash: string }>('SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
+  if (cp) return { seq: Number(cp.seq), hash: cp.hash };
+  return { seq: 0, hash: GENESIS_HASH };
+}

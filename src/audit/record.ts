@@ -1,0 +1,258 @@
+/**
+ * One audit record: what it holds, its canonical encoding, and how the chain hashes it.
+ *
+ * A record is a flat object of the fields in schemas/audit-record.schema.json, in that order. Its
+ * canonical encoding is the JSON text of exactly those fields in that order (absent values as
+ * null, no whitespace): the same bytes from a SQLite row, a PostgreSQL row or an exported JSON
+ * line, so `kmipctl audit verify` needs nothing but the records and the public keys.
+ *
+ *   hash(seq) = SHA-256( "kmipd-audit-v1\n" ‖ prevHash ‖ "\n" ‖ canonical(record) )   (hex)
+ *
+ * where prevHash is the hash of seq - 1 (64 zeros before the first record). The record includes
+ * its own seq, so moving a row to another place breaks its hash as editing it does.
+ *
+ * Never in a record: key material, the data of Encrypt/Decrypt/Sign/MAC, passwords. The request
+ * digest is taken over the batch item with those fields emptied (see requestDigest), so even a
+ * guessable plaintext cannot be confirmed from it.
+ */
+import { createHash } from 'node:crypto';
+import { Tag } from '../kmip/registry.generated.js';
+import { type Item, encode } from '../ttlv/index.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+const DOMAIN = 'kmipd-audit-v1\n';
+
+export type AuditEvent = 'request' | 'connection';
+
+/** The recorded fields of one row (the chain fields seq/prevHash/hash come when it is chained). */
+export interface AuditFields {
+  time: string;
+  node: string;
+  /** `request`: one batch item (or a message that could not be read); `connection`: a refused TLS client. */
+  event: AuditEvent;
+  /** The name ownership uses (subject CN, SAN or fingerprint per config), null before a handshake completed. */
+  identity: string | null;
+  subject: string | null;
+  fingerprint: string | null;
+  peer: string | null;
+  transport: 'tls' | 'https' | null;
+  version: string | null;
+  batchIndex: number | null;
+  batchItemId: string | null;
+  operation: string | null;
+  /** Unique Identifiers as the request gave them (before ID Placeholder resolution). */
+  uidsRequested: string[];
+  /** The objects the item acted on or answered with, after resolution. */
+  uids: string[];
+  status: string;
+  reason: string | null;
+  message: string | null;
+  ccv: string | null;
+  scv: string | null;
+  requestDigest: string | null;
+}
+
+export interface AuditRecord extends AuditFields {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The canonical order of the fields (that of the schema). */
+export const FIELD_ORDER = [
+  'seq',
+  'time',
+  'node',
+  'event',
+  'identity',
+  'subject',
+  'fingerprint',
+  'peer',
+  'transport',
+  'version',
+  'batchIndex',
+  'batchItemId',
+  'operation',
+  'uidsRequested',
+  'uids',
+  'status',
+  'reason',
+  'message',
+  'ccv',
+  'scv',
+  'requestDigest',
+] as const;
+
+/** The canonical JSON of a record's fields and its seq (not its hashes). */
+export function canonical(fields: AuditFields, seq: number): string {
+  const withSeq: Record<string, unknown> = { ...fields, seq };
+  return `{${FIELD_ORDER.map((k) => `${JSON.stringify(k)}:${JSON.stringify(withSeq[k] ?? null)}`).join(',')}}`;
+}
+
+export function chainHash(prevHash: string, fields: AuditFields, seq: number): string {
+  return createHash('sha256').update(DOMAIN).update(prevHash).update('\n').update(canonical(fields, seq)).digest('hex');
+}
+
+/** The row of `audit_log` as the database holds it. */
+export interface AuditRow {
+  id: number | string;
+  seq: number | string | null;
+  prev_hash: string | null;
+  hash: string | null;
+  time: string;
+  node: string;
+  event: string;
+  identity: string | null;
+  subject: string | null;
+  fingerprint: string | null;
+  peer: string | null;
+  transport: string | null;
+  version: string | null;
+  batch_index: number | null;
+  batch_item_id: string | null;
+  operation: string | null;
+  uids_requested: string;
+  uids: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  ccv: string | null;
+  scv: string | null;
+  request_digest: string | null;
+}
+
+export const INSERT_COLUMNS = [
+  'time',
+  'node',
+  'event',
+  'identity',
+  'subject',
+  'fingerprint',
+  'peer',
+  'transport',
+  'version',
+  'batch_index',
+  'batch_item_id',
+  'operation',
+  'uids_requested',
+  'uids',
+  'status',
+  'reason',
+  'message',
+  'ccv',
+  'scv',
+  'request_digest',
+] as const;
+
+/** An INSERT of unchained rows (SQLite and PostgreSQL alike: `?` placeholders). */
+export function insertStatement(rows: readonly AuditFields[]): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  for (const r of rows) {
+    params.push(
+      r.time,
+      r.node,
+      r.event,
+      r.identity,
+      r.subject,
+      r.fingerprint,
+      r.peer,
+      r.transport,
+      r.version,
+      r.batchIndex,
+      r.batchItemId,
+      r.operation,
+      JSON.stringify(r.uidsRequested),
+      JSON.stringify(r.uids),
+      r.status,
+      r.reason,
+      r.message,
+      r.ccv,
+      r.scv,
+      r.requestDigest,
+    );
+  }
+  const one = `(${INSERT_COLUMNS.map(() => '?').join(',')})`;
+  return { sql: `INSERT INTO audit_log (${INSERT_COLUMNS.join(',')}) VALUES ${rows.map(() => one).join(',')}`, params };
+}
+
+export function fieldsOf(row: AuditRow): AuditFields {
+  return {
+    time: row.time,
+    node: row.node,
+    event: row.event as AuditEvent,
+    identity: row.identity,
+    subject: row.subject,
+    fingerprint: row.fingerprint,
+    peer: row.peer,
+    transport: row.transport as AuditFields['transport'],
+    version: row.version,
+    batchIndex: row.batch_index === null ? null : Number(row.batch_index),
+    batchItemId: row.batch_item_id,
+    operation: row.operation,
+    uidsRequested: parseList(row.uids_requested),
+    uids: parseList(row.uids),
+    status: row.status,
+    reason: row.reason,
+    message: row.message,
+    ccv: row.ccv,
+    scv: row.scv,
+    requestDigest: row.request_digest,
+  };
+}
+
+/** A chained row as a record; undefined while it has no place in the chain. */
+export function recordOf(row: AuditRow): AuditRecord | undefined {
+  if (row.seq === null || row.hash === null || row.prev_hash === null) return undefined;
+  return { ...fieldsOf(row), seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
+}
+
+/** A list column that is not a JSON list of strings (edited by hand) reads as that text, so the hash still tells. */
+function parseList(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  } catch {
+    // fall through
+  }
+  return [text];
+}
+
+/**
+ * Fields whose values are secret or are the caller's data: emptied before the request digest.
+ * Key Material holds every key byte (transparent keys' components are inside it); Data is the
+ * plaintext or ciphertext of Encrypt/Decrypt/Sign/MAC/Hash and RNG Seed; Password is inside
+ * Credential; Opaque Data Value and Secret Data travel in Key Material or Opaque Object.
+ */
+const SECRET_TAGS = new Set<number>([
+  Tag.KeyMaterial,
+  Tag.Data,
+  Tag.Password,
+  Tag.OpaqueDataValue,
+  Tag.AuthenticatedEncryptionAdditionalData,
+  Tag.DerivationData,
+  Tag.MACData,
+  Tag.SignatureData,
+  Tag.KeyValue,
+]);
+
+/** SHA-256 (hex) of the batch item's TTLV with the secret fields emptied. */
+export function requestDigest(batchItem: Item): string {
+  return createHash('sha256').update(encode(redact(batchItem))).digest('hex');
+}
+
+function redact(it: Item): Item {
+  if (SECRET_TAGS.has(it.tag)) {
+    switch (it.type) {
+      case 'Structure':
+        return { tag: it.tag, type: 'Structure', value: [] };
+      case 'ByteString':
+        return { tag: it.tag, type: 'ByteString', value: new Uint8Array(0) };
+      case 'TextString':
+        return { tag: it.tag, type: 'TextString', value: '' };
+      default:
+        return it;
+    }
+  }
+  if (it.type !== 'Structure') return it;
+  return { tag: it.tag, type: 'Structure', value: it.value.map(redact) };
+}
