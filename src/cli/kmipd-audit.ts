@@ -12,6 +12,9 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { CONFIG_FILE_NAME, ConfigError, type KmipdConfig, loadConfig } from '../config/config.js';
 import { openKeyring } from '../keys/index.js';
+import { archiveAudit } from '../audit/archive.js';
+import { openStore } from '../store/index.js';
+import { storeConfig } from '../server/kmipd.js';
 import type { Io } from './kmipd.js';
 
 export const AUDIT_HELP = `Usage: kmipd audit <command> [options]
@@ -21,6 +24,10 @@ Commands:
                if there is none): what 'kmipctl audit verify --public-key' trusts
   rotate-key   Generate the next audit signing key. A running server announces it in a
                checkpoint signed with the current key, then signs with the new one.
+  archive      Move the records up to a checkpoint into a JSON Lines file and delete them from
+               the database: --through SEQ (rounded down to a checkpoint) --out FILE. The file
+               verifies on its own (kmipctl audit verify --file), and what stays in the database
+               still verifies, from the signed checkpoint the archive ends at.
 
 Options:
   --data-dir DIR     Data directory (default ./data, or KMIPD_DATA_DIR)
@@ -37,7 +44,14 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
   try {
     args = parseArgs({
       args: rest,
-      options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, set: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        through: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }).values;
   } catch (err) {
     io.stderr.write(`kmipd audit: ${(err as Error).message}\n\n${AUDIT_HELP}`);
@@ -47,8 +61,8 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
     io.stdout.write(AUDIT_HELP);
     return 0;
   }
-  if (name !== 'public-key' && name !== 'rotate-key') {
-    io.stderr.write(`kmipd audit: ${name === undefined ? 'which command? public-key or rotate-key' : `unknown command '${name}'`}\n\n${AUDIT_HELP}`);
+  if (name !== 'public-key' && name !== 'rotate-key' && name !== 'archive') {
+    io.stderr.write(`kmipd audit: ${name === undefined ? 'which command? public-key, rotate-key or archive' : `unknown command '${name}'`}\n\n${AUDIT_HELP}`);
     return 2;
   }
   let config: KmipdConfig;
@@ -58,6 +72,26 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`${err.message}\n`);
     return 1;
+  }
+  if (name === 'archive') {
+    const through = Number(args.through);
+    if (args.through === undefined || !Number.isSafeInteger(through) || through < 1 || args.out === undefined) {
+      io.stderr.write(`kmipd audit archive: give --through SEQ (a whole number) and --out FILE\n\n${AUDIT_HELP}`);
+      return 2;
+    }
+    try {
+      const store = await openStore(storeConfig(config));
+      try {
+        const result = await archiveAudit(store, through, args.out);
+        io.stdout.write(`archived ${result.records} records (seq ${result.from} to ${result.through}, signed by the checkpoint of ${result.checkpointTime}) to ${args.out}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    } catch (err) {
+      io.stderr.write(`kmipd audit archive: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   let opened;
   try {

@@ -15,6 +15,8 @@ import type { AuditRow } from '../../src/audit/record.js';
 import { aesKey, enumeration, integer, text, uid } from '../support/items.js';
 import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 import { runKmipctl, runKmipd, sql } from './support.js';
+import { repoRoot } from '../support/shared.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 
 let env: TestKmipd;
 let db: string;
@@ -222,6 +224,10 @@ t.test('kmipctl audit verify, export, tail on the live store', async (t) => {
   t.equal(exported.code, 0, exported.err);
   const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number });
   t.ok(lines.some((l) => l.type === 'checkpoint'), 'checkpoints are exported');
+  const ajv = new Ajv2020({ allowUnionTypes: true, strict: false });
+  const valid = ajv.compile(JSON.parse(readFileSync(join(repoRoot, 'schemas/audit-record.schema.json'), 'utf8')) as object);
+  const invalid = lines.filter((l) => !valid(l)).map((l) => `${JSON.stringify(l).slice(0, 120)}: ${ajv.errorsText(valid.errors)}`);
+  t.same(invalid, [], `all ${lines.length} exported lines match schemas/audit-record.schema.json`);
   const fromFile = await runKmipctl(['audit', 'verify', '--file', out, '--public-key', publicKey]);
   t.equal(fromFile.code, 0, `the export verifies on its own: ${fromFile.out}`);
   const last = lines.filter((l) => l.type === 'record').at(-1)!.seq;
@@ -324,4 +330,34 @@ t.test('a rotated signing key is announced by the old one: verify needs only the
 t.test('the signing key is in the HSM, not on disk', { skip: !existsSync('/usr/lib/softhsm/libsofthsm2.so') && 'SoftHSM2 not installed' }, async (t) => {
   t.notOk(existsSync(join(env.dir, 'audit-signing-1.pem')), 'no key file with the pkcs11 keyring');
   copyFileSync(publicKey, join(env.dir, 'copy.pem'));
+});
+
+t.test('archive: old records move to a file that verifies, and what stays still verifies', async (t) => {
+  const c = await env.connect(V21);
+  for (let i = 0; i < 4; i++) await c.call('DiscoverVersions');
+  await c.close();
+  await env.server.audit!.sync(true);
+  const [cp] = await sql<{ seq: number }>(db, 'SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 1 OFFSET 1');
+  const through = cp!.seq;
+  const file = join(env.dir, 'archive-1.jsonl');
+  const run = await runKmipd(['audit', 'archive', '--data-dir', env.dir, '--through', String(through + 1), '--out', file]);
+  t.equal(run.code, 0, run.err);
+  t.match(run.out, new RegExp(`archived ${through} records \\(seq 1 to ${through},`), 'rounded down to the checkpoint');
+  const [first] = await sql<{ n: number }>(db, 'SELECT min(seq) AS n FROM audit_log');
+  t.equal(first!.n, through + 1, 'the archived records left the database');
+  const archived = await runKmipctl(['audit', 'verify', '--file', file, '--public-key', publicKey]);
+  t.equal(archived.code, 0, `the archive verifies: ${archived.out}`);
+  const rest = await runKmipctl(['audit', 'verify', '--db', db, '--public-key', publicKey]);
+  t.equal(rest.code, 0, `the database verifies from the checkpoint: ${rest.out}`);
+  t.match(rest.out, new RegExp(`seq ${through + 1} to`));
+  const again = await runKmipd(['audit', 'archive', '--data-dir', env.dir, '--through', String(through), '--out', file]);
+  t.equal(again.code, 1, 'an existing archive file is never overwritten');
+
+  // Deleting the anchor checkpoint leaves the remaining records unanchored: verify says so.
+  const copy = join(env.dir, 'no-anchor.sqlite');
+  await copyDatabase(copy);
+  await sql(copy, `DELETE FROM audit_checkpoints WHERE seq = ${through}`);
+  const unanchored = await runKmipctl(['audit', 'verify', '--db', copy, '--public-key', publicKey]);
+  t.equal(unanchored.code, 1);
+  t.match(unanchored.out, /BROKEN at seq 1: .*missing/);
 });

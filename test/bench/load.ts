@@ -61,7 +61,7 @@ const FALLBACK_VERSIONS: ProtocolVersion[] = [
   { major: 1, minor: 2 },
 ];
 
-const SCENARIO_NAMES = ['discover', 'create-sqlite', 'create-pg', 'create-pykmip', 'get', 'locate-1m', 'crypto'] as const;
+const SCENARIO_NAMES = ['discover', 'create-sqlite', 'create-pg', 'create-pykmip', 'create-audit', 'create-audit-pg', 'get', 'locate-1m', 'crypto'] as const;
 type ScenarioName = (typeof SCENARIO_NAMES)[number];
 const DEFAULT_PG = process.env.KMIPD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -865,7 +865,7 @@ function freshSqlite(ctx: BenchContext): string[] {
  * kmipd on a fresh PostgreSQL schema (dropped when the bench exits): `--pg URL`, default the
  * test database at 127.0.0.1:5432.
  */
-async function startKmipdPg(ctx: BenchContext): Promise<Started> {
+async function startKmipdPg(ctx: BenchContext, extraSets: string[] = []): Promise<Started> {
   const schema = `kmipd_bench_${randomBytes(6).toString('hex')}`;
   try {
     await pgAdmin(ctx.options.pgUrl, `CREATE SCHEMA ${schema}`);
@@ -873,7 +873,7 @@ async function startKmipdPg(ctx: BenchContext): Promise<Started> {
     throw new Unavailable(`PostgreSQL at ${ctx.options.pgUrl} is unreachable (${(err as Error).message}); give --pg URL`);
   }
   pgSchemas.push([ctx.options.pgUrl, schema]);
-  return startKmipd(ctx, ['store.client=pg', `store.connection=${ctx.options.pgUrl}`, `store.schema=${schema}`, `store.poolSize=${ctx.options.connections}`]);
+  return startKmipd(ctx, ['store.client=pg', `store.connection=${ctx.options.pgUrl}`, `store.schema=${schema}`, `store.poolSize=${ctx.options.connections}`, ...extraSets]);
 }
 
 const pgSchemas: [url: string, schema: string][] = [];
@@ -915,10 +915,21 @@ function createSpecs(ctx: BenchContext): RunSpec[] {
   const creates = async (_port: number, version: ProtocolVersion): Promise<Buffer[]> => [encodeRequest(version, 'create')];
   const all: Record<string, RunSpec> = {
     'create-sqlite': { label: 'kmipd-sqlite', start: (c) => startKmipd(c, freshSqlite(c)), probe: fixed(['create']), requests: creates },
-    'create-pg': { label: 'kmipd-pg', start: startKmipdPg, probe: fixed(['create']), requests: creates },
+    'create-pg': { label: 'kmipd-pg', start: (c) => startKmipdPg(c), probe: fixed(['create']), requests: creates },
     'create-pykmip': { label: 'pykmip', start: startPykmip, probe: fixed(['create']), requests: creates },
   };
-  return ctx.options.scenarios.filter((s) => s in all).map((s) => all[s]!);
+  // The audit table's cost (issue 6): the same Creates with audit.enabled false, then true.
+  const audit: Record<string, RunSpec[]> = {
+    'create-audit': [
+      { label: 'kmipd-audit-off', start: (c) => startKmipd(c, [...freshSqlite(c), 'audit.enabled=false']), probe: fixed(['create']), requests: creates },
+      { label: 'kmipd-audit-on', start: (c) => startKmipd(c, freshSqlite(c)), probe: fixed(['create']), requests: creates },
+    ],
+    'create-audit-pg': [
+      { label: 'kmipd-pg-audit-off', start: (c) => startKmipdPg(c, ['audit.enabled=false']), probe: fixed(['create']), requests: creates },
+      { label: 'kmipd-pg-audit-on', start: (c) => startKmipdPg(c), probe: fixed(['create']), requests: creates },
+    ],
+  };
+  return ctx.options.scenarios.flatMap((s) => (s in all ? [all[s]!] : (audit[s] ?? [])));
 }
 
 function getSpecs(ctx: BenchContext): RunSpec[] {
@@ -1139,7 +1150,7 @@ async function runScenario(scenario: (typeof SCENARIO_ORDER)[number], ctx: Bench
     }
     case 'create':
       for (const spec of createSpecs(ctx)) results.push(await benchTarget(spec, ctx));
-      return { op: 'create AES-256 (durable)', results, ratios: [['kmipd-sqlite', 'pykmip'], ['kmipd-pg', 'pykmip'], ['kmipd-sqlite', 'kmipd-pg']] };
+      return { op: 'create AES-256 (durable)', results, ratios: [['kmipd-sqlite', 'pykmip'], ['kmipd-pg', 'pykmip'], ['kmipd-sqlite', 'kmipd-pg'], ['kmipd-audit-on', 'kmipd-audit-off'], ['kmipd-pg-audit-on', 'kmipd-pg-audit-off']] };
     case 'get':
       for (const spec of getSpecs(ctx)) results.push(await benchTarget(spec, ctx));
       return { op: `get (${ctx.options.keys} existing keys, PyKMIP ${Math.min(ctx.options.keys, PYKMIP_KEYS)})`, results, ratios: [['kmipd-sqlite', 'pykmip']] };

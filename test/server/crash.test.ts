@@ -6,15 +6,17 @@
  * attribute, Locate finds it by its Name, and the SQLite file passes `PRAGMA integrity_check`.
  * A Create the server did not acknowledge may or may not have happened, never half.
  * One more round runs on PostgreSQL (a fresh schema) when it is reachable.
+ *
+ * The audit chain survives too: after each restart `kmipctl audit verify` passes on the store,
+ * and every acknowledged Create has its row (written in the Create's own transaction).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createKnex from 'knex';
 import sqlite3 from 'sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { KmipClient } from '../../src/client/client.js';
 import { runInit } from '../../src/cli/init.js';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
@@ -22,11 +24,11 @@ import type { ProtocolVersion } from '../../src/kmip/version.js';
 import { type Item, structure } from '../../src/ttlv/index.js';
 import { enumeration, integer, name, text, uid } from '../support/items.js';
 import { V14, V21 } from '../support/kmipd.js';
-import { repoRoot } from '../support/shared.js';
+import { type ServeProcess, killServeProcesses, startServe, stopServe } from '../support/serve.js';
 import { pgUnavailable, pgUrl } from '../support/store.js';
+import { runKmipctl, runKmipd } from '../audit/support.js';
+import { writeFileSync } from 'node:fs';
 
-const KMIPD_BIN = join(repoRoot, 'bin/kmipd.js');
-const STARTUP_TIMEOUT_MS = 30_000;
 /** Clients streaming Creates, each with this many requests in flight: enough to fill commit groups. */
 const CLIENTS: { version: ProtocolVersion; bits: number }[] = [
   { version: V21, bits: 256 },
@@ -43,9 +45,8 @@ interface Acknowledged {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'kmipd-crash-'));
-const children = new Set<ChildProcess>();
 t.teardown(() => {
-  for (const child of children) child.kill('SIGKILL');
+  killServeProcesses();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -53,53 +54,9 @@ const silent = { stdin: process.stdin, stdout: { write: () => true }, stderr: { 
 const ca = (): Buffer => readFileSync(join(dir, 'ca.pem'));
 const credentials = (): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(join(dir, 'client-kmipctl.pem')), key: readFileSync(join(dir, 'client-kmipctl-key.pem')) });
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<void>;
-}
-
-/** `kmipd serve` as a child process; resolves once its log says it listens. */
-function startServer(sets: string[] = []): Promise<Server> {
-  const args = [KMIPD_BIN, 'serve', '--data-dir', dir, '--set', 'listen.port=0', '--set', 'https.enabled=false', '--set', 'log.level=info', ...sets.flatMap((s) => ['--set', s])];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let pending = '';
-    const output: string[] = [];
-    const timer = setTimeout(() => fail('did not log "listening"'), STARTUP_TIMEOUT_MS);
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`kmipd serve ${why}; its output ends:\n${output.slice(-10).join('\n')}`));
-    };
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => output.push(s));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        output.push(line);
-        if (!line.includes('"listening"')) continue;
-        const entry = JSON.parse(line) as { transport?: string; port?: number };
-        if (entry.transport === 'tls' && typeof entry.port === 'number') {
-          clearTimeout(timer);
-          resolve({ child, port: entry.port, exited });
-        }
-      }
-    });
-    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before listening`));
-  });
-}
-
-async function stopServer(server: Server): Promise<void> {
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await server.exited;
-  clearTimeout(timer);
-}
+type Server = ServeProcess;
+const startServer = (sets: string[] = []): Promise<Server> => startServe(dir, sets);
+const stopServer = stopServe;
 
 function connect(port: number, version: ProtocolVersion = V21): Promise<KmipClient> {
   return KmipClient.connect({ host: '127.0.0.1', port, ca: ca(), ...credentials(), version, timeoutMs: 30_000 });
@@ -216,6 +173,30 @@ t.before(async () => {
   if ((await runInit(['--data-dir', dir], silent)) !== 0) throw new Error('kmipd init failed');
 });
 
+/**
+ * The audit chain after a crash and a clean restart-and-stop: `kmipctl audit verify` passes, and
+ * every acknowledged Create has its Success row naming the key.
+ */
+async function checkAudit(t: Test, where: string[], acked: readonly Acknowledged[], sets: string[] = []): Promise<void> {
+  const key = await runKmipd(['audit', 'public-key', '--data-dir', dir, ...sets.flatMap((s) => ['--set', s])]);
+  t.equal(key.code, 0, key.err);
+  const pem = join(dir, 'audit-public.pem');
+  writeFileSync(pem, key.out);
+  const verified = await runKmipctl(['audit', 'verify', ...where, '--public-key', pem, '--json']);
+  const report = JSON.parse(verified.out) as { ok: boolean; problems: unknown[]; rows: number; unsigned: number; unchained: number };
+  t.equal(verified.code, 0, `audit verify passes after the crash: ${JSON.stringify(report.problems.slice(0, 3))}`);
+  t.equal(report.unchained, 0, 'every row was chained by the restarted server');
+  t.equal(report.unsigned, 0, 'and signed at its clean stop');
+  const exported = await runKmipctl(['audit', 'export', ...where]);
+  const created = new Set<string>();
+  for (const line of exported.out.trim().split('\n')) {
+    const r = JSON.parse(line) as { type: string; operation?: string; status?: string; uids?: string[] };
+    if (r.type === 'record' && r.operation === 'Create' && r.status === 'Success') for (const u of r.uids ?? []) created.add(u);
+  }
+  const missing = acked.filter((a) => !created.has(a.uid)).map((a) => a.name);
+  t.same(missing, [], `every one of the ${acked.length} acknowledged Creates has its audit row`);
+}
+
 // Kill points: in the first few groups, mid-stream, and after a random number of Creates.
 const KILL_POINTS = [5, 300, 150 + Math.floor(Math.random() * 500)];
 
@@ -238,6 +219,7 @@ t.test('SQLite: after SIGKILL during a stream of Creates, every acknowledged key
     const restarted = await startServer();
     t.same(await verify(restarted.port, acked), [], `after restart, all ${acked.length} acknowledged keys are present with intact key material, Digest and Name`);
     await stopServer(restarted);
+    await checkAudit(t, ['--db', filename], acked);
   }
   const db = await checkDatabase(filename);
   t.same(db.integrity, ['ok'], 'PRAGMA integrity_check after the last clean stop: ok');
@@ -261,4 +243,5 @@ t.test('PostgreSQL: after SIGKILL during a stream of Creates, every acknowledged
   const restarted = await startServer(sets);
   t.same(await verify(restarted.port, acked), [], `after restart, all ${acked.length} acknowledged keys are present with intact key material, Digest and Name`);
   await stopServer(restarted);
+  await checkAudit(t, ['--pg', pgUrl, '--schema', schema], acked, sets);
 });
