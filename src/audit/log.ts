@@ -77,6 +77,8 @@ export class AuditLog {
   private readonly chainIntervalMs: number;
   private readonly now: () => Date;
   private pending: Pending | undefined;
+  /** Batches being written. */
+  private readonly flushing = new Set<Promise<void>>();
   private signer: SigningKey | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -139,8 +141,9 @@ export class AuditLog {
     return this.pending.done;
   }
 
-  /** Chains every committed row and signs a checkpoint if one is due (or `force`d and there are new rows). */
+  /** Writes the rows recorded so far, chains every committed row, and signs a checkpoint if one is due (or `force`d and there are new rows). */
   async sync(force = false): Promise<ChainHead> {
+    await Promise.all([this.pending?.done, ...this.flushing].map((p) => p?.catch(() => undefined)));
     await this.running;
     const run = this.chainAndSign(force);
     this.running = run.then(
@@ -187,6 +190,8 @@ export class AuditLog {
 
   private async flush(pending: Pending): Promise<void> {
     if (this.pending === pending) this.pending = undefined;
+    this.flushing.add(pending.done);
+    void pending.done.catch(() => undefined).finally(() => this.flushing.delete(pending.done));
     try {
       await this.store.transaction(async (tx) => {
         for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.append(insertStatement(pending.rows.slice(i, i + INSERT_BATCH)));

@@ -272,20 +272,31 @@ export class Processor implements KmipProcessor {
   }
 
   /**
-   * Records the items whose row did not commit with a change (or that failed after it did), and
-   * waits until those rows are durable. If they cannot be written, those items are not answered
-   * as done: no key goes out without its row.
+   * Records the items whose row did not commit with a change (or that failed after it did). An item
+   * that named or answered with an object (a Get, an Encrypt, a failed Destroy…) is answered only
+   * once its row is durable, and if the row cannot be written it is not answered as done: no key is
+   * used or handed out without its record. Items that involve no object (Discover Versions, Query,
+   * RNG Retrieve, Hash…) are recorded without delaying the response; they are in the chain all
+   * the same, and lost only if the machine fails within the moment before the row's commit.
    */
   private async recordItems(audit: ItemAudit, results: ResponseBatchItem[]): Promise<void> {
     const rows: AuditFields[] = [];
+    let wait = false;
     for (const [i, trail] of audit.trails.entries()) {
       const result = results[i];
       if (!result) continue;
       if (trail.recorded && result.resultStatus === 'Success') continue;
-      rows.push(itemRow(trail, result));
+      const row = itemRow(trail, result);
+      if (row.uids.length > 0) wait = true;
+      rows.push(row);
+    }
+    const written = audit.log.record(rows);
+    if (!wait) {
+      written.catch((err: unknown) => audit.ctx.log.error({ err }, 'audit rows of items that involved no object could not be written'));
+      return;
     }
     try {
-      await audit.log.record(rows);
+      await written;
     } catch (err) {
       const incident = randomUUID();
       audit.ctx.log.error({ incident, err }, 'audit rows could not be written; the items they record are refused');
