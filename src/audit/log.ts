@@ -51,7 +51,7 @@ export interface AuditLogOptions {
 const CHAIN_LOCK = 0x61756474;
 /** Rows chained per transaction. */
 const CHAIN_BATCH = 1000;
-/** Rows per INSERT of `record` (20 parameters each). */
+/** Rows per INSERT of `record` (22 parameters each). */
 const INSERT_BATCH = 500;
 const IDLE_POLL_MS = 1000;
 

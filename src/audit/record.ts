@@ -122,6 +122,8 @@ export interface AuditRow {
 }
 
 export const INSERT_COLUMNS = [
+  'prev_hash',
+  'hash',
   'time',
   'node',
   'event',
@@ -144,11 +146,19 @@ export const INSERT_COLUMNS = [
   'request_digest',
 ] as const;
 
+/**
+ * The hashes of a row not chained yet: as long as a real one, so that chaining rewrites the row in
+ * place (SQLite and PostgreSQL alike) instead of growing it into a page split.
+ */
+export const UNCHAINED_HASH = ' '.repeat(64);
+
 /** An INSERT of unchained rows (SQLite and PostgreSQL alike: `?` placeholders). */
 export function insertStatement(rows: readonly AuditFields[]): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   for (const r of rows) {
     params.push(
+      UNCHAINED_HASH,
+      UNCHAINED_HASH,
       r.time,
       r.node,
       r.event,
@@ -203,6 +213,7 @@ export function fieldsOf(row: AuditRow): AuditFields {
 /** A chained row as a record; undefined while it has no place in the chain. */
 export function recordOf(row: AuditRow): AuditRecord | undefined {
   if (row.seq === null || row.hash === null || row.prev_hash === null) return undefined;
+  // Chained rows carry real hashes; blanks would be a row chained by hand, which verify reports as edited.
   return { ...fieldsOf(row), seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
 }
 

@@ -2,7 +2,8 @@
  * The audit table (src/audit): one row per batch item of every request, and the signed
  * checkpoints of its hash chain.
  *
- * - `audit_log` rows are inserted without `seq`, `prev_hash` and `hash`: in the transaction of the
+ * - `audit_log` rows are inserted without `seq` (and with `prev_hash` and `hash` as 64 blanks, so that
+ *   chaining them later rewrites the row in place instead of growing it): in the transaction of the
  *   change they record, or batched for items that changed nothing. The chainer (src/audit/chain.ts)
  *   then gives the committed rows their place in the one chain, in commit order, under a lock every
  *   node takes. `id` only says insertion order on one node; `seq` is the chain's order.
@@ -40,8 +41,9 @@ export async function up(knex: Knex): Promise<void> {
     scv TEXT,
     request_digest TEXT
   )`);
-  // The chainer's queue: committed rows without a place in the chain yet.
-  await knex.raw('CREATE INDEX audit_log_unchained ON audit_log (id) WHERE seq IS NULL');
+  // The chainer's queue, committed rows without a place in the chain yet (seq IS NULL), is read
+  // through the seq index: SQLite and PostgreSQL index NULLs too, in row order. No second index to
+  // maintain on every Create.
   await knex.raw(`CREATE TABLE audit_checkpoints (
     id ${id},
     seq ${big} NOT NULL,
