@@ -10,7 +10,7 @@
 import { open } from 'node:fs/promises';
 import type { ObjectStore } from '../store/types.js';
 import { type CheckpointRow, checkpointOf } from './checkpoint.js';
-import { type AuditRow, chainHash, fieldsOf, recordOf } from './record.js';
+import { type AuditRow, chainHash, contentDigest, fieldsOf, recordOf } from './record.js';
 import { checkpointLine, recordLine } from './source.js';
 
 export interface ArchiveResult {
@@ -40,7 +40,7 @@ export async function archiveAudit(store: ObjectStore, upTo: number, file: strin
       for (const row of page) {
         const record = recordOf(row)!;
         // The archive must be a chain: a broken one is reported, not moved out of sight.
-        if (chainHash(record.prevHash, fieldsOf(row), record.seq) !== record.hash || (prev !== undefined && record.prevHash !== prev)) {
+        if (chainHash(record.prevHash, record.seq, contentDigest(fieldsOf(row))) !== record.hash || (prev !== undefined && record.prevHash !== prev)) {
           throw new Error(`seq ${record.seq} does not verify; run kmipctl audit verify before archiving`);
         }
         from ??= record.seq;

@@ -30,7 +30,7 @@ import type { Logger } from 'pino';
 import type { SigningKey, SigningKeys } from '../keys/types.js';
 import type { ObjectStore, StoreTransaction } from '../store/types.js';
 import { type Checkpoint, checkpointMessage } from './checkpoint.js';
-import { type AuditFields, type AuditRow, GENESIS_HASH, chainHash, fieldsOf, insertStatement } from './record.js';
+import { type AuditFields, type AuditRow, GENESIS_HASH, chainHash, insertStatement } from './record.js';
 
 export interface AuditLogOptions {
   store: ObjectStore;
@@ -51,15 +51,23 @@ export interface AuditLogOptions {
 const CHAIN_LOCK = 0x61756474;
 /** Rows chained per transaction. */
 const CHAIN_BATCH = 1000;
-/** Rows per INSERT of `record` (22 parameters each). */
+/** Rows per INSERT of `record` (23 parameters each). */
 const INSERT_BATCH = 500;
 const IDLE_POLL_MS = 1000;
+/** How long rows nobody waits for may wait for company before they are written. */
+const LAZY_FLUSH_MS = 10;
 
 interface Pending {
   rows: AuditFields[];
   done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
+  started: boolean;
+  /** Someone waits for these rows: the commit must be durable before they resolve. */
+  urgent: boolean;
+  /** A flush is scheduled for the end of this turn. */
+  soon: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export interface ChainHead {
@@ -122,28 +130,43 @@ export class AuditLog {
     this.wrote();
   }
 
-  /** Rows of items that changed nothing; resolves once they are durable. */
-  record(rows: readonly AuditFields[]): Promise<void> {
+  /**
+   * Rows of items that changed nothing; resolves once they are durable. `urgent` rows (someone
+   * waits for them: a response) are written at the end of this event-loop turn, with whatever else
+   * is pending; the others wait up to LAZY_FLUSH_MS to share one INSERT and one commit with more.
+   */
+  record(rows: readonly AuditFields[], urgent = true): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
-    if (!this.pending) {
+    let pending = this.pending;
+    if (!pending) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const done = new Promise<void>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      const pending: Pending = { rows: [], done, resolve, reject };
+      pending = { rows: [], done, resolve, reject, started: false, urgent: false, soon: false, timer: undefined };
       this.pending = pending;
-      setImmediate(() => void this.flush(pending));
     }
-    this.pending.rows.push(...rows);
-    return this.pending.done;
+    pending.rows.push(...rows);
+    if (urgent) pending.urgent = true;
+    const batch = pending;
+    if ((urgent || pending.rows.length >= INSERT_BATCH) && !pending.soon) {
+      pending.soon = true;
+      clearTimeout(pending.timer);
+      setImmediate(() => void this.flush(batch));
+    } else if (!pending.soon && pending.timer === undefined) {
+      pending.timer = setTimeout(() => void this.flush(batch), LAZY_FLUSH_MS);
+    }
+    return pending.done;
   }
 
   /** Writes the rows recorded so far, chains every committed row, and signs a checkpoint if one is due (or `force`d and there are new rows). */
   async sync(force = false): Promise<ChainHead> {
-    await Promise.all([this.pending?.done, ...this.flushing].map((p) => p?.catch(() => undefined)));
+    const pending = this.pending;
+    if (pending) void this.flush(pending);
+    await Promise.all([pending?.done, ...this.flushing].map((p) => p?.catch(() => undefined)));
     await this.running;
     const run = this.chainAndSign(force);
     this.running = run.then(
@@ -158,7 +181,11 @@ export class AuditLog {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.pending) await this.pending.done.catch(() => undefined);
+    const pending = this.pending;
+    if (pending) {
+      void this.flush(pending);
+      await pending.done.catch(() => undefined);
+    }
     try {
       await this.sync(true);
     } catch (err) {
@@ -189,13 +216,19 @@ export class AuditLog {
   }
 
   private async flush(pending: Pending): Promise<void> {
+    if (pending.started) return;
+    pending.started = true;
+    clearTimeout(pending.timer);
     if (this.pending === pending) this.pending = undefined;
     this.flushing.add(pending.done);
     void pending.done.catch(() => undefined).finally(() => this.flushing.delete(pending.done));
     try {
-      await this.store.transaction(async (tx) => {
-        for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.append(insertStatement(pending.rows.slice(i, i + INSERT_BATCH)));
-      });
+      await this.store.transaction(
+        async (tx) => {
+          for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.append(insertStatement(pending.rows.slice(i, i + INSERT_BATCH)));
+        },
+        { durable: pending.urgent },
+      );
       pending.resolve();
       this.wrote();
     } catch (err) {
@@ -221,22 +254,17 @@ export class AuditLog {
     return this.store.transaction(async (tx) => {
       if (this.store.client === 'pg') await tx.query('SELECT pg_advisory_xact_lock(?)', [CHAIN_LOCK]);
       const head = await chainHead(tx);
-      const rows = await tx.query<AuditRow>('SELECT * FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ?', [CHAIN_BATCH]);
+      // Only the content digests: the fields were digested when the rows were written.
+      const rows = await tx.query<Pick<AuditRow, 'id' | 'digest'>>('SELECT id, digest FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT ?', [CHAIN_BATCH]);
       const values: unknown[] = [];
       let { seq, hash } = head;
       for (const row of rows) {
         const prev = hash;
         seq += 1;
-        hash = chainHash(prev, fieldsOf(row), seq);
+        hash = chainHash(prev, seq, row.digest);
         values.push(row.id, seq, prev, hash);
       }
-      if (rows.length > 0) {
-        const tuple = '(CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)';
-        await tx.append({
-          sql: `WITH v (id, seq, prev_hash, hash) AS (VALUES ${rows.map(() => tuple).join(',')}) UPDATE audit_log SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE audit_log.id = v.id`,
-          params: values,
-        });
-      }
+      if (rows.length > 0) await tx.append(chainUpdate(this.store.client, values, rows.length));
       const [cp] = await tx.query<{ seq: number | string; time: string }>('SELECT seq, time FROM audit_checkpoints ORDER BY seq DESC, id DESC LIMIT 1');
       const lastCheckpoint = cp ? { seq: Number(cp.seq), time: Date.parse(cp.time) } : undefined;
       return { head: { seq, hash }, chained: rows.length, lastCheckpoint };
@@ -270,6 +298,24 @@ export class AuditLog {
     }
     this.signer = signer;
   }
+}
+
+/**
+ * The UPDATE giving `count` rows their places (values: id, seq, prev_hash, hash per row). On
+ * PostgreSQL one statement joining a VALUES list; on SQLite one statement per row, each a rowid
+ * lookup (SQLite plans UPDATE … FROM a VALUES list as a scan of the whole table, which made
+ * chaining cost more the longer the log grew).
+ */
+function chainUpdate(client: 'sqlite3' | 'pg', values: unknown[], count: number): { sql: string; params: unknown[] } {
+  if (client === 'pg') {
+    const tuple = '(CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)';
+    const list = Array.from({ length: count }, () => tuple).join(',');
+    return { sql: `UPDATE audit_log SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM (VALUES ${list}) AS v (id, seq, prev_hash, hash) WHERE audit_log.id = v.id`, params: values };
+  }
+  const one = 'UPDATE audit_log SET seq = ?, prev_hash = ?, hash = ? WHERE id = ?';
+  const params: unknown[] = [];
+  for (let i = 0; i < count; i++) params.push(values[4 * i + 1], values[4 * i + 2], values[4 * i + 3], values[4 * i]);
+  return { sql: Array.from({ length: count }, () => one).join(';\n'), params };
 }
 
 /** The last place in the chain: the newest chained row, else the newest checkpoint (rows archived), else the start. */

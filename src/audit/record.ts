@@ -1,15 +1,18 @@
 /**
  * One audit record: what it holds, its canonical encoding, and how the chain hashes it.
  *
- * A record is a flat object of the fields in schemas/audit-record.schema.json, in that order. Its
- * canonical encoding is the JSON text of exactly those fields in that order (absent values as
- * null, no whitespace): the same bytes from a SQLite row, a PostgreSQL row or an exported JSON
- * line, so `kmipctl audit verify` needs nothing but the records and the public keys.
+ * A record is a flat object of the fields in schemas/audit-record.schema.json. Its content digest
+ * is the SHA-256 of the canonical JSON array of its fields time … requestDigest in the schema's
+ * order (absent values null), computed once when the row is written and stored beside it; the
+ * chain then only needs each row's digest:
  *
- *   hash(seq) = SHA-256( "kmipd-audit-v1\n" ‖ prevHash ‖ "\n" ‖ canonical(record) )   (hex)
+ *   content(record) = SHA-256( JSON.stringify([time, node, event, …, requestDigest]) )   (hex)
+ *   hash(seq)       = SHA-256( "kmipd-audit-v1\n" ‖ prevHash ‖ "\n" ‖ seq ‖ "\n" ‖ content )   (hex)
  *
- * where prevHash is the hash of seq - 1 (64 zeros before the first record). The record includes
- * its own seq, so moving a row to another place breaks its hash as editing it does.
+ * where prevHash is the hash of seq - 1 (64 zeros before the first record). The same bytes come
+ * from a SQLite row, a PostgreSQL row or an exported JSON line, so `kmipctl audit verify` needs
+ * nothing but the records and the public keys; it recomputes the content digest from the fields,
+ * never trusting the stored one. The hash covers the seq, so moving a row breaks it as editing does.
  *
  * Never in a record: key material, the data of Encrypt/Decrypt/Sign/MAC, passwords. The request
  * digest is taken over the batch item with those fields emptied (see requestDigest), so even a
@@ -83,14 +86,36 @@ export const FIELD_ORDER = [
   'requestDigest',
 ] as const;
 
-/** The canonical JSON of a record's fields and its seq (not its hashes). */
-export function canonical(fields: AuditFields, seq: number): string {
-  const withSeq: Record<string, unknown> = { ...fields, seq };
-  return `{${FIELD_ORDER.map((k) => `${JSON.stringify(k)}:${JSON.stringify(withSeq[k] ?? null)}`).join(',')}}`;
+/** The SHA-256 (hex) of a record's fields as one canonical JSON array (FIELD_ORDER without seq). */
+export function contentDigest(f: AuditFields): string {
+  const canonical = JSON.stringify([
+    f.time,
+    f.node,
+    f.event,
+    f.identity,
+    f.subject,
+    f.fingerprint,
+    f.peer,
+    f.transport,
+    f.version,
+    f.batchIndex,
+    f.batchItemId,
+    f.operation,
+    f.uidsRequested,
+    f.uids,
+    f.status,
+    f.reason,
+    f.message,
+    f.ccv,
+    f.scv,
+    f.requestDigest,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
-export function chainHash(prevHash: string, fields: AuditFields, seq: number): string {
-  return createHash('sha256').update(DOMAIN).update(prevHash).update('\n').update(canonical(fields, seq)).digest('hex');
+/** The chain hash of the record at `seq` whose content digest is `content`. */
+export function chainHash(prevHash: string, seq: number, content: string): string {
+  return createHash('sha256').update(DOMAIN).update(prevHash).update(`\n${seq}\n`).update(content).digest('hex');
 }
 
 /** The row of `audit_log` as the database holds it. */
@@ -99,6 +124,8 @@ export interface AuditRow {
   seq: number | string | null;
   prev_hash: string | null;
   hash: string | null;
+  /** contentDigest of the row, written with it (the chainer reads only this). */
+  digest: string;
   time: string;
   node: string;
   event: string;
@@ -124,6 +151,7 @@ export interface AuditRow {
 export const INSERT_COLUMNS = [
   'prev_hash',
   'hash',
+  'digest',
   'time',
   'node',
   'event',
@@ -159,6 +187,7 @@ export function insertStatement(rows: readonly AuditFields[]): { sql: string; pa
     params.push(
       UNCHAINED_HASH,
       UNCHAINED_HASH,
+      contentDigest(r),
       r.time,
       r.node,
       r.event,

@@ -16,7 +16,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { type Checkpoint, keyIdOfPem, verifyCheckpoint } from './checkpoint.js';
-import { type AuditRecord, GENESIS_HASH, chainHash } from './record.js';
+import { type AuditRecord, GENESIS_HASH, chainHash, contentDigest } from './record.js';
 
 export type ProblemKind = 'edited' | 'moved' | 'relinked' | 'missing' | 'duplicate' | 'truncated' | 'rewritten' | 'bad-signature' | 'unknown-key';
 
@@ -124,9 +124,10 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyReport> {
       problems.push({ seq: expected!, kind: 'missing', message: expected === last ? `seq ${expected} is missing: the row was deleted` : `seq ${expected} to ${last} are missing: rows were deleted` });
       prevHash = r.prevHash;
     }
-    const own = chainHash(r.prevHash, r, r.seq);
+    const content = contentDigest(r);
+    const own = chainHash(r.prevHash, r.seq, content);
     if (own !== r.hash) {
-      const fits = placeOf(r);
+      const fits = placeOf(r, content);
       problems.push(
         fits === undefined
           ? { seq: r.seq, kind: 'edited', message: `seq ${r.seq} does not match its hash: the row was edited` }
@@ -185,9 +186,9 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyReport> {
 }
 
 /** The seq near its own whose hash the row carries, if any: the row was moved there. */
-function placeOf(r: AuditRecord): number | undefined {
+function placeOf(r: AuditRecord, content: string): number | undefined {
   for (let d = 1; d <= MOVED_WINDOW; d++) {
-    for (const s of [r.seq - d, r.seq + d]) if (s > 0 && chainHash(r.prevHash, r, s) === r.hash) return s;
+    for (const s of [r.seq - d, r.seq + d]) if (s > 0 && chainHash(r.prevHash, s, content) === r.hash) return s;
   }
   return undefined;
 }

@@ -290,7 +290,7 @@ export class Processor implements KmipProcessor {
       if (row.uids.length > 0) wait = true;
       rows.push(row);
     }
-    const written = audit.log.record(rows);
+    const written = audit.log.record(rows, wait);
     if (!wait) {
       written.catch((err: unknown) => audit.ctx.log.error({ err }, 'audit rows of items that involved no object could not be written'));
       return;

@@ -52,7 +52,7 @@ import type sqlite3 from 'sqlite3';
 import { migrationSource } from './migrations/index.js';
 import { type Executor, nestedError, Repository, type Statement, inTransactionScope, insideTransaction } from './repository.js';
 import { ConnectionPool, SqliteConnection, toScript } from './sqlite-connection.js';
-import { type ObjectStore, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction } from './types.js';
+import { type ObjectStore, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
 
 const WRITER_PRAGMAS = [
   'journal_mode = WAL',
@@ -80,6 +80,7 @@ interface Job {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   settled: boolean;
+  durable: boolean;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -397,12 +398,12 @@ class SqliteStore implements ObjectStore {
     this.writer = new Writer(knex, writer);
   }
 
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('CLOSED', 'the object store is closed'));
     if (insideTransaction()) return Promise.reject(nestedError('transaction'));
     if (this.sync?.failure) return Promise.reject(this.sync.failure);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, settled: false });
+      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, settled: false, durable: options.durable !== false });
       if (!this.draining) this.writing = this.drain();
     });
   }
@@ -485,7 +486,8 @@ class SqliteStore implements ObjectStore {
       for (const job of group) this.settle(job, { ok: false, error: err });
       return;
     }
-    if (!this.sync) {
+    // A group of non-durable items only (audit rows nobody waits for) requests no sync.
+    if (!this.sync || !kept.some(([job]) => job.durable)) {
       for (const [job, value] of kept) this.settle(job, { ok: true, value });
       return;
     }

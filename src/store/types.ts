@@ -159,6 +159,15 @@ export interface StoreStats {
   commits: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * false: resolve once committed, without waiting for the commit to reach the disk (SQLite: no WAL
+   * sync of its own; the next durable commit's sync covers it, the WAL being append-only). For
+   * writes nobody is told about (the audit rows of requests that involved no object). Default true.
+   */
+  durable?: boolean;
+}
+
 export interface ObjectStore {
   readonly client: 'sqlite3' | 'pg';
   /**
@@ -168,7 +177,7 @@ export interface ObjectStore {
    * `fn`, since the functions of a group run one after another. Do not nest transactions.
    * In a transaction `get` locks the object's row on PostgreSQL (SELECT … FOR UPDATE).
    */
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs `fn` on a consistent snapshot of committed data, without taking the write lock. */
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
   stats(): StoreStats;
