@@ -20,6 +20,7 @@ export async function up(knex: Knex): Promise<void> {
     seq ${big} UNIQUE,
     prev_hash TEXT,
     hash TEXT,
+    digest TEXT NOT NULL,
     time TEXT NOT NULL,
     node TEXT NOT NULL,
     event TEXT NOT NULL,
