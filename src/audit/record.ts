@@ -149,6 +149,7 @@ export interface AuditRow {
 }
 
 export const INSERT_COLUMNS = [
+  'seq',
   'prev_hash',
   'hash',
   'digest',
@@ -180,11 +181,15 @@ export const INSERT_COLUMNS = [
  */
 export const UNCHAINED_HASH = ' '.repeat(64);
 
+/** Where the chain fields and the content digest are in a row of insertStatement's parameters. */
+export const COLUMN = { seq: 0, prevHash: 1, hash: 2, digest: 3 } as const;
+
 /** An INSERT of unchained rows (SQLite and PostgreSQL alike: `?` placeholders). */
 export function insertStatement(rows: readonly AuditFields[]): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   for (const r of rows) {
     params.push(
+      null,
       UNCHAINED_HASH,
       UNCHAINED_HASH,
       contentDigest(r),

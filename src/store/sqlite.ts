@@ -52,7 +52,7 @@ import type sqlite3 from 'sqlite3';
 import { migrationSource } from './migrations/index.js';
 import { type Executor, nestedError, Repository, type Statement, inTransactionScope, insideTransaction } from './repository.js';
 import { ConnectionPool, SqliteConnection, toScript } from './sqlite-connection.js';
-import { type ObjectStore, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
+import { type ObjectStore, type Sequencer, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
 
 const WRITER_PRAGMAS = [
   'journal_mode = WAL',
@@ -132,6 +132,13 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
   };
 }
 
+/** Rows appended for one INSERT prefix: each tuple its parameters, in append order. */
+interface AppendedRows {
+  table: string;
+  width: number;
+  tuples: unknown[][];
+}
+
 /**
  * The write connection as an Executor that sends deferred savepoint statements along with the
  * next statement. knex queries (other modules' tables) go through `viaDeferred`, a stand-in for
@@ -141,9 +148,9 @@ class Writer implements Executor {
   readonly dialect = 'sqlite3';
   private deferred = '';
   /** Rows the current item appended, by INSERT prefix (see append). */
-  private readonly itemRows = new Map<string, string[]>();
+  private readonly itemRows = new Map<string, AppendedRows>();
   /** Rows the group's finished items appended, sent with its COMMIT. */
-  private readonly groupRows = new Map<string, string[]>();
+  private readonly groupRows = new Map<string, AppendedRows>();
   /** Whether the deferred statements of the current item have been sent. */
   private sent = false;
   private readonly viaDeferred: Pick<sqlite3.Database, 'all' | 'run'>;
@@ -175,30 +182,31 @@ class Writer implements Executor {
    * An appended INSERT … VALUES waits for the group's COMMIT, merged with the other items' rows for
    * the same table into one multi-row INSERT: SQLite compiles one statement per group instead of
    * one per item (an audit row per Create cost ~12% of Creates/s when each was its own statement).
-   * The item's rows join the group only if the item succeeds (keepAppended). Other statements are
+   * The item's rows join the group only if the item succeeds (keepAppended), and a table's
+   * Sequencer (ObjectStore.sequence) may fill them in just before the COMMIT. Other statements are
    * sent with the next statement, like the savepoint; the item then counts as started.
    */
   append(statement: Statement): Promise<void> {
-    const script = toScript([statement]);
-    const at = statement.sql.startsWith('INSERT INTO ') ? script.indexOf(' VALUES ') : -1;
-    if (at < 0) {
-      this.deferred += `${script};`;
+    const insert = /^(INSERT INTO (\w+) \([^)]*\)) VALUES (\([?, ]*\))/.exec(statement.sql);
+    const width = insert ? (insert[3]!.match(/\?/g)?.length ?? 0) : 0;
+    if (!insert || width === 0 || statement.params.length % width !== 0) {
+      this.deferred += `${toScript([statement])};`;
       this.sent = true;
       return Promise.resolve();
     }
-    const prefix = script.slice(0, at);
-    const tuples = this.itemRows.get(prefix);
-    if (tuples) tuples.push(script.slice(at + 8));
-    else this.itemRows.set(prefix, [script.slice(at + 8)]);
+    const prefix = insert[1]!;
+    let rows = this.itemRows.get(prefix);
+    if (!rows) this.itemRows.set(prefix, (rows = { table: insert[2]!, width, tuples: [] }));
+    for (let i = 0; i < statement.params.length; i += width) rows.tuples.push(statement.params.slice(i, i + width));
     return Promise.resolve();
   }
 
   /** The item succeeded: its appended rows go in with the group's COMMIT. */
   keepAppended(): void {
-    for (const [prefix, tuples] of this.itemRows) {
+    for (const [prefix, rows] of this.itemRows) {
       const group = this.groupRows.get(prefix);
-      if (group) group.push(...tuples);
-      else this.groupRows.set(prefix, tuples);
+      if (group) group.tuples.push(...rows.tuples);
+      else this.groupRows.set(prefix, rows);
     }
     this.itemRows.clear();
   }
@@ -209,10 +217,15 @@ class Writer implements Executor {
     if (group) this.groupRows.clear();
   }
 
-  /** The group's appended rows as INSERT statements, to send with its COMMIT. */
-  takeAppended(): string {
+  /** The group's appended rows as INSERT statements (after their sequencers ran), to send with its COMMIT. */
+  async takeAppended(sequencers: ReadonlyMap<string, Sequencer>): Promise<string> {
     let sql = '';
-    for (const [prefix, tuples] of this.groupRows) sql += `${prefix} VALUES ${tuples.join(',')};`;
+    for (const [prefix, rows] of this.groupRows) {
+      const sequencer = sequencers.get(rows.table);
+      if (sequencer) await sequencer({ query: (q, params = []) => this.all(q, params) }, rows.tuples);
+      const one = `(${Array.from({ length: rows.width }, () => '?').join(',')})`;
+      sql += `${toScript([{ sql: `${prefix} VALUES ${rows.tuples.map(() => one).join(',')}`, params: rows.tuples.flat() }])};`;
+    }
     this.groupRows.clear();
     return sql;
   }
@@ -385,6 +398,7 @@ class SqliteStore implements ObjectStore {
   private items = 0;
   private readonly counters: StoreStats = { transactions: 0, failed: 0, commits: 0 };
   private readonly writer: Writer;
+  private readonly sequencers = new Map<string, Sequencer>();
 
   constructor(
     private readonly knex: Knex,
@@ -431,6 +445,10 @@ class SqliteStore implements ObjectStore {
     return { ...this.counters };
   }
 
+  sequence(table: string, sequencer: Sequencer): void {
+    this.sequencers.set(table, sequencer);
+  }
+
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
@@ -475,7 +493,7 @@ class SqliteStore implements ObjectStore {
         }
         jobs = take();
       }
-      await this.writer.exec(`${this.writer.takeAppended()}COMMIT`);
+      await this.writer.exec(`${await this.writer.takeAppended(this.sequencers)}COMMIT`);
       this.counters.commits++;
       this.checkpointer?.committed();
     } catch (err) {

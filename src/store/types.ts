@@ -181,8 +181,21 @@ export interface ObjectStore {
   /** Runs `fn` on a consistent snapshot of committed data, without taking the write lock. */
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
   stats(): StoreStats;
+  /**
+   * SQLite only: `sequencer` fills in the rows appended to `table` (StoreTransaction.append of an
+   * INSERT) by the items of a commit group, in order, inside the group's transaction just before
+   * its COMMIT, when it holds the write lock across processes. The audit log gives its rows their
+   * places in the hash chain this way, in the same transaction. Absent on PostgreSQL.
+   */
+  sequence?(table: string, sequencer: Sequencer): void;
   close(): Promise<void>;
 }
+
+/**
+ * Fills in appended rows (each the parameters of one VALUES tuple, in the INSERT's column order)
+ * in place; `query` reads in the same transaction. If it throws, the commit group fails.
+ */
+export type Sequencer = (db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][]) => Promise<void>;
 
 export type StoreErrorCode = 'NOT_FOUND' | 'DUPLICATE' | 'NAME_TAKEN' | 'NESTED_TRANSACTION' | 'FINISHED' | 'CLOSED' | 'CORRUPT';
 
