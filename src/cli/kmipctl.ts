@@ -10,6 +10,7 @@ import * as audit from './audit.js';
 import * as datakey from './datakey.js';
 import * as discover from './discover.js';
 import * as lifecycle from './lifecycle.js';
+import * as listen from './listen.js';
 import * as objects from './objects.js';
 import * as query from './query.js';
 import * as pki from './pki-ops.js';
@@ -66,6 +67,7 @@ export const commands: ReadonlyMap<string, CommandModule> = new Map<string, Comm
   ['certify', pki.certify],
   ['recertify', pki.recertify],
   ['validate', pki.validate],
+  ['listen', listen],
   ['ttlv', ttlv],
 ]);
 

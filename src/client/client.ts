@@ -1,12 +1,13 @@
 /**
  * A KMIP client over mutual TLS and binary TTLV: the one kmipctl, the tests and the load
  * generator use. Requests may be pipelined on one connection; answers are matched in order.
+ * Requests the server sends (Notify, Put after Set Endpoint Role, KMIP 2.1 §6.2) go to `onRequest`.
  */
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { type Item, FrameReader, decode, encode } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
-import { type OutgoingRequest, type ParsedResponse, parseResponse, writeRequest } from '../kmip/message.js';
-import { Enum } from '../kmip/registry.generated.js';
+import { type OutgoingRequest, type ParsedResponse, parseBatchItem, parseRequestHeader, parseResponse, writeRequest, writeResponse } from '../kmip/message.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
 import { LATEST, type ProtocolVersion } from '../kmip/version.js';
 
 export interface ClientOptions {
@@ -27,6 +28,9 @@ export interface ClientOptions {
   maxMessageSize?: number;
 }
 
+/** Answers a request the server sent; the returned Response Message is written back. */
+export type ServerRequestHandler = (request: Item) => Item | Promise<Item>;
+
 interface Pending {
   resolve(item: Item): void;
   reject(err: Error): void;
@@ -36,6 +40,7 @@ export class KmipClient {
   private readonly reader: FrameReader;
   private readonly pending: Pending[] = [];
   private closed: Error | null = null;
+  private requestHandler: ServerRequestHandler = acknowledge;
   readonly version: ProtocolVersion;
 
   private constructor(
@@ -102,6 +107,14 @@ export class KmipClient {
     return item;
   }
 
+  /**
+   * How to answer the requests the server sends on this connection once it has the Client endpoint
+   * role (KMIP 2.1 §6.1.54). By default each is acknowledged with an empty Success (§6.2.2, §6.2.3).
+   */
+  onRequest(handler: ServerRequestHandler): void {
+    this.requestHandler = handler;
+  }
+
   get session(): Buffer | undefined {
     return this.socket.getSession();
   }
@@ -124,13 +137,31 @@ export class KmipClient {
       return;
     }
     for (const frame of frames) {
+      let message: Item | undefined;
+      let error: Error | undefined;
+      try {
+        message = decode(frame);
+      } catch (err) {
+        error = err as Error;
+      }
+      if (message?.tag === Tag.RequestMessage) {
+        void this.answerServer(message);
+        continue;
+      }
       const waiter = this.pending.shift();
       if (!waiter) continue;
-      try {
-        waiter.resolve(decode(frame));
-      } catch (err) {
-        waiter.reject(err as Error);
-      }
+      if (message) waiter.resolve(message);
+      else waiter.reject(error ?? new Error('undecodable message'));
+    }
+  }
+
+  private async answerServer(request: Item): Promise<void> {
+    try {
+      const response = await this.requestHandler(request);
+      if (!this.socket.destroyed) this.socket.write(encode(response));
+    } catch (err) {
+      this.fail(err as Error);
+      this.socket.destroy();
     }
   }
 
@@ -142,4 +173,20 @@ export class KmipClient {
 
 function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+/** The empty Success Response Message that answers a Notify or Put (KMIP 2.1 §6.2.2, §6.2.3). */
+export function acknowledge(request: Item): Item {
+  const { header, items } = parseRequestHeader(request);
+  return writeResponse(
+    {
+      protocolVersion: header.protocolVersion,
+      timeStamp: Math.floor(Date.now() / 1000),
+      ...(header.clientCorrelationValue !== undefined ? { clientCorrelationValue: header.clientCorrelationValue } : {}),
+    },
+    items.map((raw) => {
+      const item = parseBatchItem(raw);
+      return { operation: item.operation, resultStatus: 'Success' as const, ...(item.uniqueBatchItemId ? { uniqueBatchItemId: item.uniqueBatchItemId } : {}) };
+    }),
+  );
 }

@@ -60,6 +60,8 @@ export interface KmipdConfig {
   /** Interop (KMIP 2.1 §6.1.26) is answered: test servers only. */
   interop: boolean;
   audit: { enabled: boolean; checkpointRows: number; checkpointSeconds: number; chainIntervalMs: number };
+  /** RNG Seed policy (KMIP 2.1 §6.1.50): how much of a client's seed the generator takes, if any. */
+  rng: { seed: 'accept' | 'ignore' | 'refuse'; seedMaxBytes: number };
 }
 
 export interface LoadConfigOptions {

@@ -3,7 +3,8 @@
  * §2.1.6): a key block's Key Value encrypted under another managed key, for Get (wrap) and for
  * Register of a key the client brings wrapped (unwrap). Wrapping Method Encrypt only, with
  *   - an AES Symmetric Key: Block Cipher Mode NIST Key Wrap (RFC 3394) or AES Key Wrap Padding (RFC 5649);
- *   - an RSA Public Key (wrap) / Private Key (unwrap): Padding Method OAEP with MGF1 (RFC 8017 §7.1).
+ *   - an RSA Public Key (wrap) / Private Key (unwrap): Padding Method OAEP with MGF1 (RFC 8017 §7.1),
+ *     whose hash may differ from the OAEP Hashing Algorithm (src/crypto/oaep.ts runs that case).
  * Encoding Option No Encoding wraps the Key Material bytes; TTLV Encoding (the default, 2.1 §3.3
  * Table 15) wraps the TTLV encoding of the whole Key Value structure.
  *
@@ -15,6 +16,7 @@ import { KmipError, type ResultReasonName } from '../kmip/errors.js';
 import { Fields } from '../kmip/fields.js';
 import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
 import { type ProtocolVersion, atLeast, isV2 } from '../kmip/version.js';
+import { type OaepHashes, oaepDecrypt, oaepEncrypt } from '../crypto/oaep.js';
 import { child, find, sameItem } from './items.js';
 import { keyFromBlock, symmetricBytes } from './key-formats.js';
 import { assertUsable } from './lifecycle.js';
@@ -182,6 +184,8 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, padded: boole
 
 export interface OaepParameters {
   readonly hash: string;
+  /** The MGF1 hash when it is not `hash` (2.1 Table 59 lets them differ); absent, MGF1 uses `hash`. */
+  readonly mgf1Hash?: string;
   readonly label?: Uint8Array;
 }
 
@@ -195,6 +199,8 @@ const OAEP_HASHES: Partial<Record<number, string>> = {
 
 export function rsaOaepWrap(publicKey: KeyObject, plain: Uint8Array, oaep: OaepParameters): Buffer {
   try {
+    // node:crypto's oaepHash is the label hash and the MGF1 hash at once; src/crypto/oaep.ts runs them apart.
+    if (oaep.mgf1Hash !== undefined && oaep.mgf1Hash !== oaep.hash) return oaepEncrypt(publicKey, plain, oaepHashes(oaep, oaep.mgf1Hash));
     return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaep.hash, ...(oaep.label ? { oaepLabel: oaep.label } : {}) }, plain);
   } catch {
     throw new KmipError('BadCryptographicParameters', `${plain.length} bytes are too long to wrap with RSA-OAEP (${oaep.hash}) under this key; wrap with an AES key instead`);
@@ -203,10 +209,15 @@ export function rsaOaepWrap(publicKey: KeyObject, plain: Uint8Array, oaep: OaepP
 
 export function rsaOaepUnwrap(privateKey: KeyObject, wrapped: Uint8Array, oaep: OaepParameters): Buffer {
   try {
+    if (oaep.mgf1Hash !== undefined && oaep.mgf1Hash !== oaep.hash) return oaepDecrypt(privateKey, wrapped, oaepHashes(oaep, oaep.mgf1Hash));
     return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaep.hash, ...(oaep.label ? { oaepLabel: oaep.label } : {}) }, wrapped);
   } catch {
     throw new KmipError('CryptographicFailure', 'the wrapped key could not be decrypted: it was wrapped under another key or with other OAEP parameters, or it was altered');
   }
+}
+
+function oaepHashes(oaep: OaepParameters, mgf1Hash: string): OaepHashes {
+  return oaep.label ? { hash: oaep.hash, mgf1Hash, label: oaep.label } : { hash: oaep.hash, mgf1Hash };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,14 +302,12 @@ function oaepParameters(params: StructureItem): OaepParameters {
   const hashing = enumOf(params, Tag.HashingAlgorithm) ?? Enum.HashingAlgorithm.SHA_1;
   const hash = OAEP_HASHES[hashing];
   if (hash === undefined) throw new KmipError(bad, 'OAEP takes a Hashing Algorithm of SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512');
-  // 2.1 §4.16: the MGF1 hash defaults to SHA-1. OpenSSL (through node:crypto) uses one hash for
-  // both, so a different MGF1 hash is refused rather than silently replaced.
-  const mgfHash = enumOf(params, Tag.MaskGeneratorHashingAlgorithm) ?? Enum.HashingAlgorithm.SHA_1;
-  if (mgfHash !== hashing) {
-    throw new KmipError(bad, 'kmipd supports OAEP with the same hash for OAEP and MGF1: set the Mask Generator Hashing Algorithm equal to the Hashing Algorithm (it defaults to SHA-1, KMIP 2.1 §4.16)');
-  }
+  // 2.1 Table 59, §4.16: the MGF1 hash defaults to SHA-1, whatever the Hashing Algorithm.
+  const mgf1Hash = OAEP_HASHES[enumOf(params, Tag.MaskGeneratorHashingAlgorithm) ?? Enum.HashingAlgorithm.SHA_1];
+  if (mgf1Hash === undefined) throw new KmipError(bad, 'OAEP takes a Mask Generator Hashing Algorithm of SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512');
   const source = child(params, Tag.PSource);
-  return source?.type === 'ByteString' && source.value.length > 0 ? { hash, label: source.value } : { hash };
+  const label = source?.type === 'ByteString' && source.value.length > 0 ? source.value : undefined;
+  return { hash, ...(mgf1Hash === hash ? {} : { mgf1Hash }), ...(label ? { label } : {}) };
 }
 
 function symmetricMaterial(block: StructureItem): Uint8Array {

@@ -10,11 +10,9 @@ import { KmipError } from '../kmip/errors.js';
 import type { Fields } from '../kmip/fields.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
 import { isV2 } from '../kmip/version.js';
-import { find } from '../objects/items.js';
 import { currentAttributes } from '../objects/lifecycle.js';
 import { toV1Attributes } from '../objects/v1-attributes.js';
-import type { ManagedObjectRecord } from '../objects/types.js';
-import { MANAGED_OBJECT_TYPES, firstUid, ownObject, reason, targetUid, uidItem, unsealObject } from './managed.js';
+import { MANAGED_OBJECT_TYPES, checkMayLeave, firstUid, ownObject, reason, targetUid, uidItem, unsealObject } from './managed.js';
 import { inRequestedFormat } from './get.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 import { isNotExtractable } from './hsm-resident.js';
@@ -37,7 +35,7 @@ export const exportObject: OperationDefinition = {
       throw new KmipError(reason(ctx, 'ObjectDestroyed', 'ItemNotFound'), `object ${uid} has been destroyed; its key material is gone and cannot be exported`);
     }
     checkKeyWrapType(payload, ctx);
-    checkMayLeave(payload, record);
+    checkMayLeave(payload, record, 'Export');
     const value = await unsealObject(ctx, record);
     const returned = await wrapIfRequested(payload, ctx, record, inRequestedFormat(payload, ctx, record, value));
     const attributes = currentAttributes(record, ctx.clock.now());
@@ -66,13 +64,5 @@ function checkKeyWrapType(payload: Fields, ctx: OperationContext): void {
     reason(ctx, 'KeyWrapTypeNotSupported', 'FeatureNotSupported'),
     'kmipd holds keys unwrapped (sealed by its keyring), so it cannot return them As Registered; ask for Not Wrapped or give a Key Wrapping Specification',
   );
-}
-
-/** 2.1 §4.55: "If True then the server SHALL prevent the object value being retrieved" in plaintext. */
-function checkMayLeave(payload: Fields, record: ManagedObjectRecord): void {
-  const sensitive = find(record.attributes, Tag.Sensitive);
-  if (sensitive?.type === 'Boolean' && sensitive.value && !payload.has(Tag.KeyWrappingSpecification)) {
-    throw new KmipError('Sensitive', `object ${record.uid} is Sensitive: export it wrapped (give a Key Wrapping Specification)`);
-  }
 }
 

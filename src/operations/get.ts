@@ -1,7 +1,8 @@
 /**
  * Get (KMIP 2.1 §6.1.19; 1.4 §4.11): the object's value, unsealed for this response only, as held
  * or converted to the Key Format Type / Key Compression Type the client asks for. Another owner's
- * object is Item Not Found; a destroyed one has no value left.
+ * object is Item Not Found; a destroyed one has no value left, and a Sensitive one leaves only
+ * wrapped (2.1 §4.55).
  */
 import { type Item, item } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
@@ -11,7 +12,7 @@ import { isV2 } from '../kmip/version.js';
 import { convertKeyBlock } from '../objects/key-formats.js';
 import { find, withReplaced } from '../objects/items.js';
 import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
-import { MANAGED_OBJECT_TYPES, firstUid, objectTypeExistsIn, ownObject, reason, targetUid, uidItem, unsealObject } from './managed.js';
+import { MANAGED_OBJECT_TYPES, checkMayLeave, firstUid, objectTypeExistsIn, ownObject, reason, targetUid, uidItem, unsealObject } from './managed.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 import { wrapIfRequested } from './wrapping.js';
 import { isNotExtractable, notExtractable } from './hsm-resident.js';
@@ -31,6 +32,7 @@ export const get: OperationDefinition = {
     if (destroyed || record.sealedValue === undefined) {
       throw new KmipError(reason(ctx, 'ObjectDestroyed', 'ItemNotFound'), `object ${uid} has been destroyed; its key material is gone`);
     }
+    checkMayLeave(payload, record, 'Get');
     const value = await unsealObject(ctx, record);
     const returned = await wrapIfRequested(payload, ctx, record, inRequestedFormat(payload, ctx, record, value));
     if (isFresh(record)) await markServed(uid, ctx);

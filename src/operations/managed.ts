@@ -11,6 +11,7 @@ import { Enum, Mask, Tag } from '../kmip/registry.generated.js';
 import { isV2 } from '../kmip/version.js';
 import { KeyringError } from '../keys/types.js';
 import { stampLastChange } from '../objects/attribute-rules.js';
+import { find } from '../objects/items.js';
 import { type Transition, applyTransition } from '../objects/lifecycle.js';
 import { fromV1TemplateAttribute } from '../objects/v1-attributes.js';
 import type { ManagedObjectRecord, ObjectTypeName, UniqueIdentifier } from '../objects/types.js';
@@ -120,6 +121,18 @@ export async function checkNamesUnique(reader: StoreReader, attrs: readonly Item
     if (count > 0) {
       throw new KmipError(reason(ctx, 'NonUniqueNameAttribute', 'InvalidField'), `the Name ${JSON.stringify(value.value)} is already used by another object (KMIP 2.1 §4.32)`);
     }
+  }
+}
+
+/**
+ * KMIP 2.1 §4.55, 1.4 §3.48 (Sensitive): "If True then the server SHALL prevent the object value
+ * being retrieved (via the Get operation) unless it is wrapped by another key". Get and Export both
+ * return the value, so both ask here before they unseal it.
+ */
+export function checkMayLeave(payload: Fields, record: ManagedObjectRecord, operation: 'Get' | 'Export'): void {
+  const sensitive = find(record.attributes, Tag.Sensitive);
+  if (sensitive?.type === 'Boolean' && sensitive.value && !payload.has(Tag.KeyWrappingSpecification)) {
+    throw new KmipError('Sensitive', `object ${record.uid} is Sensitive: ${operation} it wrapped (give a Key Wrapping Specification)`);
   }
 }
 

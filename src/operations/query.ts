@@ -3,7 +3,7 @@
  * registry and the server's own description, in the field order of the response table (Table 283).
  * Functions a protocol version does not have are ignored, as an unknown field would be.
  */
-import { type Item, structure } from '../ttlv/index.js';
+import { type Item, item, structure } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
 import { atLeast } from '../kmip/version.js';
@@ -12,6 +12,14 @@ import { objectTypeExistsIn } from './managed.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
 
 const Q = Enum.QueryFunction;
+
+/** RNG Retrieve's and RNG Seed's generator (src/crypto/drbg.ts): HMAC_DRBG with SHA-256, reseeded before every Generate. */
+const RNG_RETRIEVE_PARAMETERS = structure(Tag.RNGParameters, [
+  item(Tag.RNGAlgorithm, 'Enumeration', Enum.RNGAlgorithm.DRBG),
+  item(Tag.HashingAlgorithm, 'Enumeration', Enum.HashingAlgorithm.SHA_256),
+  item(Tag.DRBGAlgorithm, 'Enumeration', Enum.DRBGAlgorithm.HMAC),
+  item(Tag.PredictionResistance, 'Boolean', true),
+]);
 
 export const query: OperationDefinition = {
   name: 'Query',
@@ -32,7 +40,9 @@ export const query: OperationDefinition = {
     }
     if (functions.has(Q.QueryServerInformation)) out.push(...serverInformation(ctx));
     // Application Namespaces, Extension List/Map, Attestation Types: kmipd has none to list.
-    if (functions.has(Q.QueryRNGs) && atLeast(ctx.version, 1, 3)) out.push(RNG_PARAMETERS);
+    // 2.1 §6.1.40: "SHALL list all the Random Number Generators that the server supports": RNG
+    // Retrieve's HMAC_DRBG, and OpenSSL's CTR_DRBG that key generation draws from.
+    if (functions.has(Q.QueryRNGs) && atLeast(ctx.version, 1, 3)) out.push(RNG_RETRIEVE_PARAMETERS, RNG_PARAMETERS);
     // Profiles and Validations: kmipd claims no profile conformance and no formal validation yet.
     if (functions.has(Q.QueryCapabilities) && atLeast(ctx.version, 1, 3)) out.push(capabilities(ctx));
     if (functions.has(Q.QueryClientRegistrationMethods) && atLeast(ctx.version, 1, 3)) {

@@ -36,6 +36,8 @@ export interface ServerDescription {
   readonly warnings: readonly string[];
   /** The PEM of the key that signs this node's audit checkpoints (src/audit); absent with audit off. */
   readonly auditPublicKey?: () => string | undefined;
+  /** What RNG Seed does with a client's seed (config `rng`, src/operations/rng-seed.ts); absent: ignore it. */
+  readonly rng?: { readonly seed: 'accept' | 'ignore' | 'refuse'; readonly seedMaxBytes: number };
 }
 
 export interface OperationContext {

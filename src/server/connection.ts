@@ -7,6 +7,11 @@
  * too many responses are pending or the socket's write buffer is full. A frame that decodes badly
  * is answered and the connection stays usable; a stream whose framing is lost (bad header,
  * oversized length) is answered once and then ended.
+ *
+ * After a successful Set Endpoint Role with the Client role (KMIP 2.1 §6.1.54) the connection also
+ * carries kmipd's own requests, Notify and Put (push.ts), and reads the client's Response Messages
+ * to them: matched by the Client Correlation Value kmipd set, logged, and never answered. Requests
+ * from the client are still answered in that role.
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -15,9 +20,15 @@ import { encodeMessage } from './encoded.js';
 import { FrameError, FrameReader, type Item, TtlvError, decode, encode } from '../ttlv/index.js';
 import type { TransportLimits } from './tls-options.js';
 import type { ClientIdentity, KmipProcessor, RequestContext } from './types.js';
+import { Enum, Tag } from '../kmip/registry.generated.js';
+import { parseResponse, writeRequest } from '../kmip/message.js';
+import type { ProtocolVersion } from '../kmip/version.js';
+import { type PushEndpoint, type PushHub, acceptedRole, bindPushChannel, pushHubOf } from './push.js';
 
 /** Responses allowed to wait for their turn before the connection stops reading. */
 export const MAX_PENDING_RESPONSES = 16;
+/** Pushed requests not answered yet; more are dropped (logged) until the client answers. */
+export const MAX_OUTSTANDING_PUSHES = 64;
 /** After our end of the stream is closed, how long the peer gets to close its end. */
 const END_GRACE_MS = 2_000;
 const QUIET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
@@ -35,6 +46,15 @@ export interface ConnectionOptions {
 interface Slot {
   done: boolean;
   bytes: Buffer | null;
+  /** A Set Endpoint Role this response accepts: the role is taken once the response is written. */
+  role?: { role: number; version: ProtocolVersion };
+}
+
+/** A Notify or Put sent to the client and not answered yet. */
+interface OutstandingPush {
+  readonly operation: 'Notify' | 'Put';
+  readonly uid: string;
+  readonly sent: number;
 }
 
 /**
@@ -108,7 +128,7 @@ const writer = {
   },
 };
 
-export class KmipConnection {
+export class KmipConnection implements PushEndpoint {
   /** Settles when the socket has closed. */
   readonly closed: Promise<void>;
   private readonly reader: FrameReader;
@@ -124,12 +144,20 @@ export class KmipConnection {
   /** When the client last sent bytes or was last answered. */
   private lastActivity = sweeper.now;
   private endTimer: NodeJS.Timeout | undefined;
+  /** Where Notify/Put come from; absent when the server pushes nothing (a bare Processor in tests). */
+  private readonly hub: PushHub | undefined;
+  /** The protocol version pushes are sent in, while the client has made kmipd take the Client role. */
+  private pushVersion: ProtocolVersion | undefined;
+  /** Pushes awaiting the client's response, by the Client Correlation Value they carry. */
+  private readonly outstanding = new Map<string, OutstandingPush>();
+  private pushCount = 0;
 
   constructor(
     private readonly socket: TLSSocket,
     private readonly options: ConnectionOptions,
   ) {
     this.reader = new FrameReader({ maxMessageSize: options.limits.maxMessageSize });
+    this.hub = pushHubOf(options.processor);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onPeerEnd());
@@ -153,6 +181,34 @@ export class KmipConnection {
 
   private get log(): Logger {
     return this.options.log;
+  }
+
+  get owner(): string {
+    return this.options.identity.name;
+  }
+
+  /** Sends a Notify or Put request (push.ts); false when it was dropped. */
+  deliver(operation: 'Notify' | 'Put', payload: Item[], uid: string): boolean {
+    if (this.state !== 'open' || this.pushVersion === undefined) return false;
+    if (this.outstanding.size >= MAX_OUTSTANDING_PUSHES) {
+      this.log.warn({ op: operation, uid, outstanding: this.outstanding.size }, 'push dropped: the client has not answered the earlier ones');
+      return false;
+    }
+    const ccv = `kmipd-push-${++this.pushCount}`;
+    let bytes: Buffer;
+    try {
+      bytes = encode(writeRequest({ protocolVersion: this.pushVersion, clientCorrelationValue: ccv, items: [{ operation: Enum.Operation[operation], payload }] }));
+    } catch (err) {
+      this.log.error({ incident: randomUUID(), op: operation, uid, err }, 'a push could not be encoded; dropped');
+      return false;
+    }
+    this.outstanding.set(ccv, { operation, uid, sent: sweeper.now });
+    if (!this.socket.write(bytes)) {
+      this.writeBlocked = true;
+      this.updateFlow();
+    }
+    this.log.debug({ op: operation, uid, ccv }, 'pushed');
+    return true;
   }
 
   private onData(chunk: Buffer): void {
@@ -188,6 +244,10 @@ export class KmipConnection {
       this.answerUndecodable(err);
       return;
     }
+    if (message.tag === Tag.ResponseMessage) {
+      this.onPushResponse(message);
+      return;
+    }
     const slot: Slot = { done: false, bytes: null };
     this.queue.push(slot);
     const cohort = this.currentCohort();
@@ -212,7 +272,12 @@ export class KmipConnection {
 
   private async answer(message: Item, slot: Slot, cohort: Cohort): Promise<void> {
     try {
-      slot.bytes = encodeMessage(await this.options.processor.handle(message, cohort.context));
+      const response = await this.options.processor.handle(message, cohort.context);
+      slot.bytes = encodeMessage(response);
+      if (this.hub) {
+        const role = acceptedRole(response);
+        if (role) slot.role = role;
+      }
     } catch (err) {
       this.log.error({ incident: randomUUID(), err }, 'the processor failed to answer; closing the connection');
     } finally {
@@ -230,9 +295,15 @@ export class KmipConnection {
         cohort.controller.abort(new DOMException('the request timed out', 'TimeoutError'));
       }
     }
+    for (const [ccv, push] of this.outstanding) {
+      if (now - push.sent < this.options.limits.requestTimeoutMs) break; // in sending order
+      this.outstanding.delete(ccv);
+      this.log.warn({ op: push.operation, uid: push.uid, ccv }, 'the client did not answer a push in time');
+    }
     // Idle: open, nothing queued or in flight, and no byte from the client for idleTimeoutMs
-    // (a client stalled in the middle of a message is idle too).
-    if (this.state === 'open' && this.queue.length === 0 && now - this.lastActivity >= this.options.limits.idleTimeoutMs) this.onIdle();
+    // (a client stalled in the middle of a message is idle too). A client that made kmipd take the
+    // Client role waits for pushes by design: TCP keep-alive watches it instead.
+    if (this.state === 'open' && this.pushVersion === undefined && this.queue.length === 0 && now - this.lastActivity >= this.options.limits.idleTimeoutMs) this.onIdle();
   }
 
   private answerUndecodable(error: TtlvError): void {
@@ -248,13 +319,53 @@ export class KmipConnection {
 
   private context(signal: AbortSignal): RequestContext {
     const { identity, peer, log } = this.options;
+    if (this.hub) bindPushChannel(signal, this);
     return { identity, peer, transport: 'tls', encoding: 'binary', log, signal };
+  }
+
+  /** The client's Response Message to a push: matched, logged, never answered. */
+  private onPushResponse(message: Item): void {
+    this.touch();
+    let parsed;
+    try {
+      parsed = parseResponse(message);
+    } catch (err) {
+      this.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'unreadable response to a push; ignored');
+      return;
+    }
+    const ccv = parsed.clientCorrelationValue;
+    // A client that does not echo the correlation value answers in order: the oldest push.
+    const key = ccv ?? this.outstanding.keys().next().value;
+    const push = key === undefined ? undefined : this.outstanding.get(key);
+    if (key === undefined || push === undefined) {
+      this.log.info({ ccv }, 'a response that answers no outstanding push; ignored');
+      return;
+    }
+    this.outstanding.delete(key);
+    const item = parsed.items[0];
+    if (item?.resultStatus === Enum.ResultStatus.Success) this.log.debug({ op: push.operation, uid: push.uid, ccv: key }, 'push acknowledged');
+    else this.log.info({ op: push.operation, uid: push.uid, ccv: key, status: item?.resultStatus, reason: item?.resultReason, msg: item?.resultMessage }, 'the client refused a push');
+  }
+
+  /** KMIP 2.1 §6.1.54: Client → kmipd sends Notify/Put on this connection; Server → it stops. */
+  private takeRole({ role, version }: { role: number; version: ProtocolVersion }): void {
+    if (!this.hub) return;
+    if (role === Enum.EndpointRole.Client) {
+      this.pushVersion = version;
+      this.hub.subscribe(this);
+      this.socket.setKeepAlive(true, 30_000);
+      this.log.info({ version: `${version.major}.${version.minor}` }, 'endpoint role Client: Notify and Put are pushed on this connection');
+    } else {
+      this.pushVersion = undefined;
+      this.hub.unsubscribe(this);
+      this.log.info('endpoint role Server: pushes stop');
+    }
   }
 
   /** Writes every answered response at the head of the queue, keeping request order. */
   flush(): void {
     while (this.queue[0]?.done) {
-      const { bytes } = this.queue.shift()!;
+      const { bytes, role } = this.queue.shift()!;
       if (this.state === 'closed' || this.socket.destroyed) continue;
       if (bytes === null) {
         // Without this response the ones behind it would be matched to the wrong requests.
@@ -262,6 +373,7 @@ export class KmipConnection {
         return;
       }
       if (!this.socket.write(bytes)) this.writeBlocked = true;
+      if (role) this.takeRole(role);
     }
     if (this.queue.length === 0) {
       if (this.state === 'draining') this.end();
@@ -322,6 +434,8 @@ export class KmipConnection {
   private onClose(): void {
     this.state = 'closed';
     sweeper.delete(this);
+    this.hub?.unsubscribe(this);
+    this.outstanding.clear();
     if (this.endTimer) clearTimeout(this.endTimer);
     this.lifetime.abort(new DOMException('the connection closed', 'AbortError'));
     for (const { controller } of this.cohorts) controller.abort(new DOMException('the connection closed', 'AbortError'));

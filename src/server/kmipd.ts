@@ -54,6 +54,10 @@ import { log } from '../operations/log.js';
 import { poll } from '../operations/poll.js';
 import { cancel } from '../operations/cancel.js';
 import { pkcs11 } from '../operations/pkcs11.js';
+import { setEndpointRole } from '../operations/set-endpoint-role.js';
+import { notify } from '../operations/notify.js';
+import { put } from '../operations/put.js';
+import { PushHub, attachPushHub } from './push.js';
 import { Processor } from './processor.js';
 import { AuditLog } from '../audit/log.js';
 import type { RefusedClient } from './tls-options.js';
@@ -107,7 +111,10 @@ export function defaultOperations(options: { interop?: boolean } = {}): Operatio
     .register(log)
     .register(poll)
     .register(cancel)
-    .register(pkcs11);
+    .register(pkcs11)
+    .register(setEndpointRole)
+    .register(notify)
+    .register(put);
   // KMIP 2.1 §6.1.26: Interop "SHALL NOT be available in a production server".
   if (options.interop) registry.register(interop);
   return registry;
@@ -142,7 +149,7 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
   const { keyring, warnings, close: closeKeyring } = await openKeyring(config, logger);
   for (const warning of warnings) logger.warn(warning);
   let audit: AuditLog | undefined;
-  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings, auditPublicKey: () => audit?.currentPublicKey() };
+  const server: ServerDescription = { vendor: 'kmipd', product: 'kmipd', version: VERSION, nodeId: config.nodeId, warnings, auditPublicKey: () => audit?.currentPublicKey(), rng: config.rng };
   let store: ObjectStore;
   try {
     store = await openStore(storeConfig(config));
@@ -172,15 +179,18 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
   } else {
     logger.warn('audit: disabled by config (audit.enabled: false); requests are not recorded');
   }
+  // Notify/Put to clients in the Client endpoint role: the Processor's committed changes are watched.
+  const push = new PushHub({ keyring, log: logger.child({ module: 'push' }) });
   const processor = new Processor({
     operations: operations ?? defaultOperations({ interop: config.interop }),
     server,
-    store,
+    store: push.watch(store),
     keyring,
     maxBatchItems: config.limits.maxBatchItems,
     ...(clock ? { clock } : {}),
     ...(audit ? { audit } : {}),
   });
+  attachPushHub(processor, push);
   let running: RunningServers;
   try {
     running = await startServers({

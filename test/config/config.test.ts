@@ -33,6 +33,7 @@ function defaults(dataDir: string): KmipdConfig {
     workers: 1,
     interop: false,
     audit: { enabled: true, checkpointRows: 1000, checkpointSeconds: 10, chainIntervalMs: 20 },
+    rng: { seed: 'ignore', seedMaxBytes: 32 },
   };
 }
 
@@ -163,6 +164,14 @@ t.test('a value outside an enumeration lists the allowed values', async (t) => {
   t.equal(errorOf(t, () => loadConfig({ dataDir, env: {}, overrides: ['tls.minVersion=TLSv1.1'] })), 'config: /tls/minVersion must be one of TLSv1.2, TLSv1.3');
 });
 
+t.test('rng.seed is accept, ignore or refuse, and rng.seedMaxBytes a positive byte count', async (t) => {
+  const dataDir = await dataDirWithTls(t);
+  t.same(loadConfig({ dataDir, env: { KMIPD_RNG_SEED: 'accept', KMIPD_RNG_SEED_MAX_BYTES: '16' } }).rng, { seed: 'accept', seedMaxBytes: 16 });
+  t.same(loadConfig({ dataDir, env: {}, overrides: ['rng.seed=refuse'] }).rng, { seed: 'refuse', seedMaxBytes: 32 });
+  t.equal(errorOf(t, () => loadConfig({ dataDir, env: {}, overrides: ['rng.seed=use'] })), 'config: /rng/seed must be one of accept, ignore, refuse');
+  t.equal(errorOf(t, () => loadConfig({ dataDir, env: {}, overrides: ['rng.seedMaxBytes=0'] })), 'config: /rng/seedMaxBytes must be >= 1 (got 0)');
+});
+
 t.test('a value of the wrong type names the type and the value', async (t) => {
   const dataDir = await dataDirWithTls(t);
   t.equal(errorOf(t, () => loadConfig({ dataDir, env: { KMIPD_LISTEN_PORT: 'http' } })), 'config: /listen/port must be integer (got "http")');
@@ -240,5 +249,5 @@ t.test('the config template parses back to the defaults', async (t) => {
   await writeFile(join(dataDir, 'kmipd.yaml'), text);
   t.same(loadConfig({ dataDir, env: {} }), defaults(dataDir));
   const parsed = YAML.parse(text) as Record<string, unknown>;
-  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers', 'interop', 'audit']);
+  t.same(Object.keys(parsed), ['dataDir', 'listen', 'https', 'tls', 'limits', 'store', 'keyring', 'log', 'workers', 'interop', 'audit', 'rng']);
 });

@@ -7,7 +7,8 @@
  *   tsx test/conformance/runner.ts [DIR|FILE ...] [--json] [--filter PREFIX] [--verbose]
  *
  * One kmipd on the software keyring serves the run (PKCS11 files: a second one on the pkcs11
- * keyring, see HSM_FILES); each file gets a fresh client identity (a certificate issued by the
+ * keyring, see HSM_FILES; files that describe one of several server policies: a kmipd configured
+ * that way, see CASE_CONFIGS); each file gets a fresh client identity (a certificate issued by the
  * server's CA), so the objects of one file — many cases use fixed names — are owned by that
  * identity alone and never meet another file's. MSGENC-HTTPS/-JSON/-XML files go over the HTTPS
  * transport (POST /kmip) in binary TTLV, KMIP JSON and KMIP XML.
@@ -21,23 +22,45 @@ import { Tag } from '../../src/kmip/registry.generated.js';
 import { issueCertificate } from '../../src/pki/devpki.js';
 import { type Item, type LeafItem, decode, encode, fromJsonText, fromXml, fromXmlDocument, mapItems, registry, toJsonText, toXml } from '../../src/ttlv/index.js';
 import { type Credentials, type TestKmipd, startTestKmipd } from '../support/kmipd.js';
+import { parseValue } from '../../src/ttlv/values.js';
 import { testcaseFiles, testcasesDir } from '../support/shared.js';
 import { type FileState, type Mismatch, RELAXED, type RelaxedId, compareResponse, newFileState, nowOffset, placeholderOf } from './compare.js';
 
 export { RELAXED };
 
 /**
- * Errors in the OASIS files themselves, corrected in the expected response before comparing
- * (the files are kept byte for byte). Each is listed with why it is an error.
+ * Errors in the OASIS files themselves, corrected before the exchange (the files are kept byte for
+ * byte). Each names the 0-based request/response pair, the message it corrects, the path of tag
+ * names below that message, and the value as the XML files write it (a number, an enumeration
+ * name, hex, or a `$PLACEHOLDER`); each says why it is an error (docs/conformance.md lists them).
  */
-export const ERRATA: readonly { file: string; request: number; path: string[]; value: number; reason: string }[] = [
+export interface Erratum {
+  file: string;
+  request: number;
+  message: 'request' | 'response';
+  path: string[];
+  value: string;
+  reason: string;
+}
+
+const MAC_OF_THE_FILE = 'c911e78196d64c30f631bb079ea37b97a95936d4da764d6a171df030c895ecf9';
+const UNBOUND_MAC_DATA = 'the MAC Verify request uses $MAC_DATA, which no earlier response binds (the MAC response gives the value as a literal); the literal of response 1 is what the case verifies';
+const RANDOM_IV_LITERAL =
+  "the expected Data and IV/Counter/Nonce of this Encrypt with Random IV are the reference server's literal output, which no server can repeat with a fresh random IV; CS-BC-M-13-21, the same case in 2.1, has $DATA_0 and $IV_COUNTER_NONCE there, bound and used by the later requests alike";
+
+export const ERRATA: readonly Erratum[] = [
   {
     file: 'OMOS-O-1-14.xml',
     request: 1,
+    message: 'response',
     path: ['ResponseHeader', 'ProtocolVersion', 'ProtocolVersionMinor'],
-    value: 4,
+    value: '4',
     reason: 'the expected answer to this 1.4 Destroy says protocol 1.3; the other responses of the file say 1.4, and a server answers in the version of the request (KMIP 1.4 §6.1)',
   },
+  { file: 'CS-AC-M-6-14.xml', request: 2, message: 'request', path: ['BatchItem', 'RequestPayload', 'MACData'], value: MAC_OF_THE_FILE, reason: UNBOUND_MAC_DATA },
+  { file: 'CS-AC-M-6-21.xml', request: 2, message: 'request', path: ['BatchItem', 'RequestPayload', 'MACData'], value: MAC_OF_THE_FILE, reason: UNBOUND_MAC_DATA },
+  { file: 'CS-BC-M-13-14.xml', request: 1, message: 'response', path: ['BatchItem', 'ResponsePayload', 'Data'], value: '$DATA_0', reason: RANDOM_IV_LITERAL },
+  { file: 'CS-BC-M-13-14.xml', request: 1, message: 'response', path: ['BatchItem', 'ResponsePayload', 'IVCounterNonce'], value: '$IV_COUNTER_NONCE', reason: RANDOM_IV_LITERAL },
 ];
 
 /**
@@ -76,11 +99,34 @@ export interface ConformanceServer {
    * second kmipd on the pkcs11 keyring (SoftHSM2), started on first use and closed with this one.
    */
   hsm(): Promise<ConformanceServer>;
+  /** A kmipd like this one with more config overrides (CASE_CONFIGS), started on first use and closed with this one. */
+  configured(overrides: readonly string[]): Promise<ConformanceServer>;
   close(): Promise<void>;
 }
 
 /** Files run against `ConformanceServer.hsm()`: the PKCS#11 profile asks the server's PKCS#11 library. */
 export const HSM_FILES = /^PKCS11-/;
+
+/**
+ * Server configuration per case, not a comparison leniency: where the spec leaves a behaviour to
+ * the server and OASIS has one case per choice, each case runs against a kmipd configured as it
+ * describes (config overrides; an empty list is the default configuration).
+ */
+export interface CaseConfig {
+  file: RegExp;
+  overrides: readonly string[];
+  reason: string;
+}
+
+const RNG_SEED_POLICY =
+  'KMIP 2.1 §6.1.50 (1.4 §4.36) lets a server use all, part or none of the seed of an RNG Seed, or refuse it with Permission Denied; CS-RNG-O-1..4 send the same seed and expect one answer each';
+
+export const CASE_CONFIGS: readonly CaseConfig[] = [
+  { file: /^CS-RNG-O-1-/, overrides: ['rng.seed=accept', 'rng.seedMaxBytes=32'], reason: `${RNG_SEED_POLICY}: Data Length 32, all of it used` },
+  { file: /^CS-RNG-O-2-/, overrides: ['rng.seed=accept', 'rng.seedMaxBytes=16'], reason: `${RNG_SEED_POLICY}: Data Length 16, half of it used` },
+  { file: /^CS-RNG-O-3-/, overrides: [], reason: `${RNG_SEED_POLICY}: Data Length 0, ignored (kmipd's default, rng.seed ignore)` },
+  { file: /^CS-RNG-O-4-/, overrides: ['rng.seed=refuse'], reason: `${RNG_SEED_POLICY}: Permission Denied` },
+];
 
 export async function startConformanceServer(): Promise<ConformanceServer> {
   // The software keyring: the cases' reference servers kept keys in software, and kmipd reports
@@ -90,17 +136,26 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
   return serverOn('software');
 }
 
-async function serverOn(keyring: 'software' | 'pkcs11'): Promise<ConformanceServer> {
-  const kmipd = await startTestKmipd(`kmipd-conformance-${keyring}-`, 'conformance-other', { https: true, keyring, overrides: ['interop=true'] });
+async function serverOn(keyring: 'software' | 'pkcs11', overrides: readonly string[] = []): Promise<ConformanceServer> {
+  const kmipd = await startTestKmipd(`kmipd-conformance-${keyring}-`, 'conformance-other', { https: true, keyring, overrides: ['interop=true', ...overrides] });
   const ca = { cert: readFileSync(`${kmipd.dir}/ca.pem`, 'utf8'), key: readFileSync(`${kmipd.dir}/ca-key.pem`, 'utf8') };
   let n = 0;
   let hsm: Promise<ConformanceServer> | undefined;
+  const variants = new Map<string, Promise<ConformanceServer>>();
   const self: ConformanceServer = {
     kmipd,
     issueIdentity: (name) => issueCertificate(ca, { commonName: `conformance-${++n}-${name}`, eku: 'client' }),
     hsm: () => (keyring === 'pkcs11' ? Promise.resolve(self) : (hsm ??= serverOn('pkcs11'))),
+    configured(more) {
+      if (more.length === 0) return Promise.resolve(self);
+      const key = more.join(' ');
+      const variant = variants.get(key) ?? serverOn(keyring, [...overrides, ...more]);
+      variants.set(key, variant);
+      return variant;
+    },
     async close() {
-      await Promise.all([kmipd.close(), hsm?.then((s) => s.close(), () => undefined)]);
+      const others = [hsm, ...variants.values()].map((s) => s?.then((x) => x.close(), () => undefined));
+      await Promise.all([kmipd.close(), ...others]);
     },
   };
   return self;
@@ -215,16 +270,23 @@ function operationName(request: Item): string {
   return ops.join('+');
 }
 
-function applyErrata(file: string, request: number, expected: Item): Item {
-  let out = expected;
-  for (const e of ERRATA.filter((x) => x.file === file && x.request === request)) {
+/** The message with the errata of its file and pair applied; every erratum must find its field. */
+function applyErrata(file: string, request: number, message: Erratum['message'], item: Item): Item {
+  let out = item;
+  for (const e of ERRATA.filter((x) => x.file === file && x.request === request && x.message === message)) {
+    let found = false;
     const patch = (it: Item, path: string[]): Item => {
-      if (path.length === 0) return it.type === 'Integer' || it.type === 'Enumeration' ? { ...it, value: e.value } : it;
+      if (path.length === 0) {
+        if (it.type === 'Structure') return it;
+        found = true;
+        return parseValue(registry, it.tag, it.type, e.value, 0);
+      }
       if (it.type !== 'Structure') return it;
       const [head, ...rest] = path;
       return { ...it, value: it.value.map((c) => (registry.tagName(c.tag) === head ? patch(c, rest) : c)) };
     };
     out = patch(out, e.path);
+    if (!found) throw new Error(`erratum for ${file} ${message} ${request}: no ${e.path.join('/')} to correct`);
   }
   return out;
 }
@@ -266,13 +328,13 @@ export async function runFile(server: ConformanceServer, file: string, name = ba
       let actual: Item;
       let sent: Item;
       try {
-        sent = resolveRequest(request, state);
+        sent = resolveRequest(applyErrata(basename(file), index, 'request', request), state);
         actual = await timeout(channel.send(sent), REQUEST_TIMEOUT_MS, `request ${index}`);
       } catch (err) {
         result.failure = { request: index, operation, mismatches: [], error: (err as Error).message };
         break;
       }
-      const mismatches = compareResponse(applyErrata(basename(file), index, expected), actual, sent, state);
+      const mismatches = compareResponse(applyErrata(basename(file), index, 'response', expected), actual, sent, state);
       if (mismatches.length > 0) {
         result.failure = { request: index, operation, mismatches };
         break;
@@ -328,7 +390,7 @@ export async function runConformance(paths: string[], options: RunOptions = {}):
         shared = series.get(key) ?? { who: await server.issueIdentity(key.replace(/\W+/g, '-')), generated: new Set(), registeredAlgorithm: new Map() };
         series.set(key, shared);
       }
-      const target = HSM_FILES.test(basename(file)) ? await server.hsm().catch((err: unknown) => err as Error) : server;
+      const target = await serverFor(server, basename(file)).catch((err: unknown) => err as Error);
       const result = target instanceof Error ? unstarted(file, name, target) : await runFile(target, file, name, shared);
       results.push(result);
       options.onResult?.(result);
@@ -339,9 +401,16 @@ export async function runConformance(paths: string[], options: RunOptions = {}):
   return results;
 }
 
+/** The server a file runs against: the pkcs11-keyring one (HSM_FILES), one configured for it (CASE_CONFIGS), or the default. */
+function serverFor(server: ConformanceServer, base: string): Promise<ConformanceServer> {
+  if (HSM_FILES.test(base)) return server.hsm();
+  const config = CASE_CONFIGS.find((c) => c.file.test(base));
+  return config ? server.configured(config.overrides) : Promise.resolve(server);
+}
+
 /** A file whose server (the pkcs11-keyring one: SoftHSM2 missing, say) could not be started. */
 function unstarted(file: string, name: string, err: Error): FileResult {
-  const error = `could not start a kmipd on the pkcs11 keyring: ${err.message}`;
+  const error = `could not start its kmipd: ${err.message}`;
   return { file, name, profile: profileOf(file), version: versionOf(file), transport: transportOf(file), passed: false, requests: 0, matched: 0, failure: { request: 0, operation: '?', mismatches: [], error }, relaxed: {} };
 }
 

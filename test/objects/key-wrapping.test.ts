@@ -67,7 +67,7 @@ t.test('AES Key Wrap with Padding reproduces the RFC 5649 §6 test vectors and u
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-t.test('RSA-OAEP wraps under a public key and unwraps with the private key (SHA-1, SHA-256, label)', async (t) => {
+t.test('RSA-OAEP wraps under a public key and unwraps with the private key (SHA-1, SHA-256, label, an MGF1 hash of its own)', async (t) => {
   const secret = randomBytes(32);
   for (const hash of ['sha1', 'sha256']) {
     const wrapped = rsaOaepWrap(rsa.publicKey, secret, { hash });
@@ -81,6 +81,10 @@ t.test('RSA-OAEP wraps under a public key and unwraps with the private key (SHA-
   refused(t, () => rsaOaepUnwrap(rsa.privateKey, labelled, { hash: 'sha256' }), 'CryptographicFailure', /OAEP parameters/);
   refused(t, () => rsaOaepUnwrap(rsa.privateKey, labelled, { hash: 'sha1', label }), 'CryptographicFailure');
   refused(t, () => rsaOaepWrap(rsa.publicKey, randomBytes(300), { hash: 'sha256' }), 'BadCryptographicParameters', /too long/);
+  const mixed = rsaOaepWrap(rsa.publicKey, secret, { hash: 'sha384', mgf1Hash: 'sha256', label });
+  t.same(rsaOaepUnwrap(rsa.privateKey, mixed, { hash: 'sha384', mgf1Hash: 'sha256', label }), secret, 'SHA-384 with MGF1-SHA-256 (CS-AC-M-OAEP-7..10) and a label: round trip');
+  refused(t, () => rsaOaepUnwrap(rsa.privateKey, mixed, { hash: 'sha384', label }), 'CryptographicFailure', /OAEP parameters/);
+  refused(t, () => rsaOaepWrap(rsa.publicKey, randomBytes(200), { hash: 'sha384', mgf1Hash: 'sha256' }), 'BadCryptographicParameters', /too long/);
 });
 
 t.test('RSA wrapping keys are read from PKCS#1, X.509, PKCS#8 and Transparent RSA key blocks', async (t) => {
@@ -235,7 +239,11 @@ t.test('a wrapped key block keeps its format, algorithm and length, carries the 
     record: record('PublicKey', []),
     value: structure(Tag.PublicKey, [structure(Tag.KeyBlock, [item(Tag.KeyFormatType, 'Enumeration', Enum.KeyFormatType.X_509), structure(Tag.KeyValue, [item(Tag.KeyMaterial, 'ByteString', rsa.publicKey.export({ format: 'der', type: 'spki' }))])])]),
   };
-  refused(t, () => wrapObject(aesKey(target), pub, { keyUid: 'kek-1', parameters: undefined, encoding: 'TTLVEncoding' }, rsaParams, V21), 'BadCryptographicParameters', /Mask Generator Hashing Algorithm/);
+  // 2.1 Table 59: OAEP SHA-256 without a Mask Generator Hashing Algorithm runs MGF1 with SHA-1.
+  const mixed = childOf(blockOf(wrapObject(aesKey(target), pub, { keyUid: 'kek-1', parameters: undefined, encoding: 'NoEncoding' }, rsaParams, V21)), Tag.KeyValue)!.value as Uint8Array;
+  t.same(rsaOaepUnwrap(rsa.privateKey, mixed, { hash: 'sha256', mgf1Hash: 'sha1' }), target, 'RSA-OAEP SHA-256 with MGF1-SHA-1 wrap of the key bytes');
+  refused(t, () => rsaOaepUnwrap(rsa.privateKey, mixed, { hash: 'sha256' }), 'CryptographicFailure', /OAEP parameters/);
+  refused(t, () => wrapObject(aesKey(target), pub, { keyUid: 'kek-1', parameters: undefined, encoding: 'TTLVEncoding' }, cp([...rsaParams.value, item(Tag.MaskGeneratorHashingAlgorithm, 'Enumeration', Enum.HashingAlgorithm.MD5)]), V21), 'BadCryptographicParameters', /Mask Generator Hashing Algorithm/);
   const both = cp([...rsaParams.value, item(Tag.MaskGeneratorHashingAlgorithm, 'Enumeration', Enum.HashingAlgorithm.SHA_256)]);
   const viaRsa = wrapObject(aesKey(target), pub, { keyUid: 'kek-1', parameters: undefined, encoding: 'NoEncoding' }, both, V21);
   const rsaWrapped = childOf(blockOf(viaRsa), Tag.KeyValue)!.value as Uint8Array;

@@ -7,7 +7,7 @@ import { Enum, Mask, Tag } from '../../src/kmip/registry.generated.js';
 import type { KmipClient } from '../../src/client/client.js';
 import { type Item, structure } from '../../src/ttlv/index.js';
 import { enumeration, integer, name, uid } from '../support/items.js';
-import { type TestKmipd, V14, V21, startTestKmipd } from '../support/kmipd.js';
+import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/kmipd.js';
 
 let env: TestKmipd;
 t.before(async () => {
@@ -49,8 +49,13 @@ t.test('Undo: a failing item rolls back the Create and Activate before it', asyn
     'earlier items Operation Undone, the failed one answered, later ones not run',
   );
   t.equal(response.items[2]!.resultReason, Enum.ResultReason.ObjectNotFound);
-  t.equal(response.items[0]!.payload, undefined, 'an undone Create hands out no Unique Identifier');
+  // OASIS BL-M-2-21 expects the undone items to keep their Response Payloads: the undone Create
+  // still names the Unique Identifier it had, and the rollback leaves no object behind it.
+  const undoneUid = response.items[0]!.payload?.get(Tag.UniqueIdentifier, 'TextString');
+  t.type(undoneUid, 'string', 'an undone Create keeps its payload and Unique Identifier');
+  t.equal(response.items[1]!.payload?.get(Tag.UniqueIdentifier, 'TextString'), undoneUid, 'so does the undone Activate');
   t.same(await located(c, 'undo-rolled-back'), [], 'the created key does not exist');
+  t.equal((await refusal(c.call('Get', [uid(undoneUid!)]))).reason, 'ObjectNotFound', 'the undone Unique Identifier names no object');
   await c.close();
 });
 

@@ -64,13 +64,14 @@ t.test('2.1 Check refusals name the refused value and empty the ID Placeholder',
   const lease = await refusal(c.call('Check', [uid(id), item(Tag.LeaseTime, 'Interval', 3601)]));
   t.equal(lease.reason, 'PermissionDenied', 'a lease longer than the server grants');
   t.match(lease.message, /Lease Time 3601/);
-  // 2.1 Table 184: the refused fields come back in the payload, the Unique Identifier does not.
+  // A refused Check carries no Response Payload (2.1 §8.6; BL-M-2-21 request 2, BL-M-3-21 request 5):
+  // its Result Message names every refused value instead.
   const both = await c.request({ items: [{ operation: Enum.Operation.Check, payload: [uid(id), units(11n), integer(Tag.CryptographicUsageMask, U.Encrypt | U.Sign)] }] });
   const refused = both.items[0]!;
   t.equal(refused.resultStatus, Enum.ResultStatus.OperationFailed);
-  t.equal(refused.payload?.get(Tag.CryptographicUsageMask, 'Integer'), U.Encrypt | U.Sign, 'the refused mask is returned');
-  t.equal(refused.payload?.get(Tag.UsageLimitsCount, 'LongInteger'), 11n, 'the refused count is returned');
-  t.notOk(refused.payload?.has(Tag.UniqueIdentifier), 'no Unique Identifier on failure');
+  t.equal(refused.payload, undefined, 'no payload on failure');
+  t.match(refused.resultMessage, /Cryptographic Usage Mask/, 'the message names the refused mask');
+  t.match(refused.resultMessage, /Usage Limits Count 11/, 'and the refused count');
   t.equal((await refusal(c.call('Check', [uid('no-such-key')]))).reason, 'ObjectNotFound');
 
   // Locate sets the ID Placeholder; a refused Check empties it, so the Get after it has no object.

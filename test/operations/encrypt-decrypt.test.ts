@@ -137,7 +137,7 @@ for (const version of [V21, V14]) {
     const otherAad = await refusal(c.call('Decrypt', [uid(id), gcm, bytes(Tag.Data, ct), bytes(Tag.IVCounterNonce, iv), bytes(Tag.AuthenticatedEncryptionAdditionalData, Buffer.from('Header')), bytes(Tag.AuthenticatedEncryptionTag, tag)]));
     t.equal(otherAad.reason, 'CryptographicFailure', 'other additional data');
     const shortTag = await refusal(c.call('Encrypt', [uid(id), params({ mode: M.GCM, tagLength: 1 }), bytes(Tag.Data, plain), bytes(Tag.IVCounterNonce, iv)]));
-    t.equal(shortTag.reason, 'InvalidField', 'Tag Length 1 is refused (CS-BC-M-GCM-1)');
+    t.equal(shortTag.reason, 'GeneralFailure', 'Tag Length 1 is refused with the Result Reason CS-BC-M-GCM-1 expects');
     await c.close();
   });
 
@@ -280,8 +280,17 @@ for (const version of [V21, V14]) {
     const garbage = await refusal(c.call('Decrypt', [uid(priv), oaep, bytes(Tag.Data, randomBytes(256))]));
     t.equal(garbage.reason, 'CryptographicFailure', 'a ciphertext that does not decrypt');
 
-    const mixed = await refusal(c.call('Encrypt', [uid(pub), params({ padding: P.OAEP, hashing: Enum.HashingAlgorithm.SHA_256 }), bytes(Tag.Data, secret)]));
-    t.equal(mixed.reason, isV2(version) ? 'UnsupportedCryptographicParameters' : 'FeatureNotSupported', 'OAEP-SHA-256 with the default MGF1-SHA-1 is refused, not run with another hash');
+    // 2.1 Table 59: without a Mask Generator Hashing Algorithm, MGF1 uses SHA-1 whatever the OAEP hash.
+    const mixedParams = params({ padding: P.OAEP, hashing: Enum.HashingAlgorithm.SHA_256 });
+    const mixed = await c.call('Encrypt', [uid(pub), mixedParams, bytes(Tag.Data, secret)]);
+    t.equal(dataOf(mixed).length, 256, 'OAEP-SHA-256 with the default MGF1-SHA-1 encrypts');
+    const mixedBack = await c.call('Decrypt', [uid(priv), mixedParams, bytes(Tag.Data, dataOf(mixed))]);
+    t.same(dataOf(mixedBack), secret, 'and decrypts with the same parameters');
+    const explicitSha1 = params({ padding: P.OAEP, hashing: Enum.HashingAlgorithm.SHA_256, mgfHashing: Enum.HashingAlgorithm.SHA_1 });
+    const explicitBack = await c.call('Decrypt', [uid(priv), explicitSha1, bytes(Tag.Data, dataOf(mixed))]);
+    t.same(dataOf(explicitBack), secret, 'the default is MGF1-SHA-1: naming it explicitly decrypts the same ciphertext');
+    const notSha256 = await refusal(c.call('Decrypt', [uid(priv), oaep, bytes(Tag.Data, dataOf(mixed))]));
+    t.equal(notSha256.reason, 'CryptographicFailure', 'MGF1-SHA-256 does not decrypt it');
     const sha1 = await c.call('Encrypt', [uid(pub), params({ padding: P.OAEP }), bytes(Tag.Data, secret)]);
     const sha1Back = await c.call('Decrypt', [uid(priv), params({ padding: P.OAEP, hashing: Enum.HashingAlgorithm.SHA_1 }), bytes(Tag.Data, dataOf(sha1))]);
     t.same(dataOf(sha1Back), secret, 'OAEP defaults to SHA-1 with MGF1-SHA-1');
