@@ -5,18 +5,20 @@
  * change (`inTransaction`, costing no round trip of its own on SQLite: StoreTransaction.append),
  * so the change commits if and only if its row does; a failed item's transaction rolled back and
  * its row, recording the failure, is written afterwards. Items that changed nothing, refused
- * messages and refused TLS clients are written by `record`, which batches the rows of one event-
- * loop turn into one INSERT; the processor answers only once they are durable, so a key is never
- * handed out without its row.
+ * messages and refused TLS clients are written by `record`: urgent rows (a Get's, which the
+ * processor waits for) at the end of the event-loop turn in a durable commit, the others gathered
+ * for LAZY_FLUSH_MS into one INSERT in a commit that does not wait for its own disk sync.
  *
- * Chaining. Rows are inserted without a place in the chain. The chainer (every `chainIntervalMs`
- * while rows arrive, every second otherwise, to pick up other nodes' rows) takes the committed
- * unchained rows in insertion order and gives each its `seq`, `prev_hash` and `hash` (record.ts),
- * under a PostgreSQL advisory lock that every node's chainer takes: several nodes sharing one
- * database build one chain, in the order the chainer found the rows committed. Chaining after
- * the commit is what lets concurrent transactions on several nodes stay concurrent; the price is
- * that a row is protected by the chain only once chained (normally within milliseconds; after a
- * crash, at the next start) and by a signature only at the next checkpoint. That is why the
+ * Chaining. On SQLite the store calls `sequenceRows` just before each commit group's COMMIT,
+ * holding the write lock (across processes too): the group's rows get their `seq`, `prev_hash`
+ * and `hash` (record.ts) in the very commit that writes them. On PostgreSQL rows are inserted
+ * without a place, and the chainer (every `chainIntervalMs` while rows arrive, every second
+ * otherwise, to pick up other nodes' rows) takes the committed unchained rows in insertion order
+ * and gives them theirs, under an advisory lock that every node's chainer takes: several nodes
+ * sharing one database build one chain, in the order the chainer found the rows committed, and
+ * their business transactions stay concurrent. The price there is that a row is protected by the
+ * chain only once chained (normally within milliseconds; after a crash, at the next start); on
+ * both stores a row is protected by a signature only at the next checkpoint, which is why the
  * checkpoint interval is short by default.
  *
  * Checkpoints. After chaining, when `checkpointRows` rows were chained since the last checkpoint

@@ -273,11 +273,11 @@ export class Processor implements KmipProcessor {
 
   /**
    * Records the items whose row did not commit with a change (or that failed after it did). An item
-   * that named or answered with an object (a Get, an Encrypt, a failed Destroy…) is answered only
-   * once its row is durable, and if the row cannot be written it is not answered as done: no key is
-   * used or handed out without its record. Items that involve no object (Discover Versions, Query,
-   * RNG Retrieve, Hash…) are recorded without delaying the response; they are in the chain all
-   * the same, and lost only if the machine fails within the moment before the row's commit.
+   * that hands out an object's value (a successful Get or Export) is answered only once its row is
+   * durable, and if the row cannot be written it is not answered as done: no key leaves kmipd
+   * without its record. The other items' rows (Encrypt, Locate, Query, refusals…) are gathered for
+   * a few milliseconds into one commit and the response does not wait: they are in the chain all
+   * the same, and lost only if the machine fails within those milliseconds.
    */
   private async recordItems(audit: ItemAudit, results: ResponseBatchItem[]): Promise<void> {
     const rows: AuditFields[] = [];
@@ -287,7 +287,7 @@ export class Processor implements KmipProcessor {
       if (!result) continue;
       if (trail.recorded && result.resultStatus === 'Success') continue;
       const row = itemRow(trail, result);
-      if (row.uids.length > 0) wait = true;
+      if (row.status === 'Success' && row.operation !== null && HANDS_OUT.has(row.operation)) wait = true;
       rows.push(row);
     }
     const written = audit.log.record(rows, wait);
@@ -456,6 +456,9 @@ function tryEncode(message: Item): Buffer | undefined {
     return undefined;
   }
 }
+
+/** Operations whose success hands an object's value to the client (see recordItems). */
+const HANDS_OUT = new Set(['Get', 'Export']);
 
 interface ItemAudit {
   log: AuditLog;
