@@ -22,7 +22,8 @@ import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, isV2, negotiate, vers
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
 import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
-import { type ObjectStore, type StoreTransaction, StoreError } from '../store/types.js';
+import { type LocateQuery, type ObjectStore, type StoreReader, type StoreTransaction, StoreError } from '../store/types.js';
+import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
 import type { Keyring } from '../keys/types.js';
 import type { AuditLog } from '../audit/log.js';
 import { type AuditFields, requestDigest } from '../audit/record.js';
@@ -499,50 +500,104 @@ function requestUids(raw: Item): string[] {
  * The store as one audited item's handler sees it: each transaction it commits carries the item's
  * row (status Success, the uids it wrote), so the change and its record commit together. Within an
  * Undo batch the transaction is the batch's, and the processor re-records the items if it rolls back.
+ * (Classes, not object literals of closures: one is made per audited item.)
  */
 function auditedStore(store: ObjectStore, trail: Trail, log: AuditLog): ObjectStore {
-  return {
-    client: store.client,
-    read: (fn) => store.read(fn),
-    stats: () => store.stats(),
-    close: () => store.close(),
-    transaction: async (fn) => {
-      const value = await store.transaction(async (tx) => {
-        const v = await fn(trackWrites(tx, trail.touched));
-        await log.inTransaction(tx, { ...trail.base, uids: [...new Set([...trail.resolved, ...trail.touched])], status: 'Success', reason: null, message: null });
-        return v;
-      });
-      trail.recorded = true;
-      return value;
-    },
-  };
+  return new AuditedStore(store, trail, log);
+}
+
+class AuditedStore implements ObjectStore {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly trail: Trail,
+    private readonly log: AuditLog,
+  ) {}
+
+  get client(): ObjectStore['client'] {
+    return this.store.client;
+  }
+
+  read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
+    return this.store.read(fn);
+  }
+
+  stats(): ReturnType<ObjectStore['stats']> {
+    return this.store.stats();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const { trail, log } = this;
+    const value = await this.store.transaction(async (tx) => {
+      const v = await fn(new TrackedTransaction(tx, trail.touched));
+      await log.inTransaction(tx, { ...trail.base, uids: [...new Set([...trail.resolved, ...trail.touched])], status: 'Success', reason: null, message: null });
+      return v;
+    });
+    trail.recorded = true;
+    return value;
+  }
 }
 
 /** `tx` noting the uid of every object it inserts, updates or deletes. */
-function trackWrites(tx: StoreTransaction, touched: Set<string>): StoreTransaction {
-  return {
-    get: (uid, owner) => tx.get(uid, owner),
-    locate: (query, owner) => tx.locate(query, owner),
-    count: (query, owner) => tx.count(query, owner),
-    table: (name) => tx.table(name),
-    raw: (sql, bindings) => tx.raw(sql, bindings),
-    query: (sql, params) => tx.query(sql, params),
-    nextUid: () => tx.nextUid(),
-    append: (statement) => tx.append(statement),
-    resealValues: (cursor, limit, reseal) => tx.resealValues(cursor, limit, reseal),
-    insert: (record) => {
-      touched.add(record.uid);
-      return tx.insert(record);
-    },
-    update: (record) => {
-      touched.add(record.uid);
-      return tx.update(record);
-    },
-    delete: (uid, owner) => {
-      touched.add(uid);
-      return tx.delete(uid, owner);
-    },
-  };
+class TrackedTransaction implements StoreTransaction {
+  constructor(
+    private readonly tx: StoreTransaction,
+    private readonly touched: Set<string>,
+  ) {}
+
+  get(uid: UniqueIdentifier, owner: string): ReturnType<StoreTransaction['get']> {
+    return this.tx.get(uid, owner);
+  }
+
+  locate(query: LocateQuery, owner: string): ReturnType<StoreTransaction['locate']> {
+    return this.tx.locate(query, owner);
+  }
+
+  count(query: LocateQuery, owner: string): ReturnType<StoreTransaction['count']> {
+    return this.tx.count(query, owner);
+  }
+
+  table(name: string): ReturnType<StoreTransaction['table']> {
+    return this.tx.table(name);
+  }
+
+  raw(sql: string, bindings?: Parameters<StoreTransaction['raw']>[1]): ReturnType<StoreTransaction['raw']> {
+    return this.tx.raw(sql, bindings);
+  }
+
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.tx.query<T>(sql, params);
+  }
+
+  nextUid(): UniqueIdentifier {
+    return this.tx.nextUid();
+  }
+
+  append(statement: Parameters<StoreTransaction['append']>[0]): Promise<void> {
+    return this.tx.append(statement);
+  }
+
+  resealValues(...args: Parameters<StoreTransaction['resealValues']>): ReturnType<StoreTransaction['resealValues']> {
+    return this.tx.resealValues(...args);
+  }
+
+  insert(record: ManagedObjectRecord): Promise<void> {
+    this.touched.add(record.uid);
+    return this.tx.insert(record);
+  }
+
+  update(record: ManagedObjectRecord): Promise<void> {
+    this.touched.add(record.uid);
+    return this.tx.update(record);
+  }
+
+  delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
+    this.touched.add(uid);
+    return this.tx.delete(uid, owner);
+  }
 }
 
 /** Thrown inside an Undo batch's transaction to roll it back. */

@@ -99,7 +99,8 @@ function inline(sql: string, params: readonly unknown[]): string {
   return text;
 }
 
-function literal(value: unknown): string {
+/** A value as an SQL literal that cannot break out of its place (see toScript). */
+export function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') {

@@ -51,7 +51,7 @@ import createKnex, { type Knex } from 'knex';
 import type sqlite3 from 'sqlite3';
 import { migrationSource } from './migrations/index.js';
 import { type Executor, nestedError, Repository, type Statement, inTransactionScope, insideTransaction } from './repository.js';
-import { ConnectionPool, SqliteConnection, toScript } from './sqlite-connection.js';
+import { ConnectionPool, SqliteConnection, literal, toScript } from './sqlite-connection.js';
 import { type ObjectStore, type Sequencer, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
 
 const WRITER_PRAGMAS = [
@@ -132,6 +132,18 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
   };
 }
 
+/** What an appended INSERT … VALUES (?, …) looks like, by SQL text (the same few texts recur). */
+const insertShapes = new Map<string, { prefix: string; table: string; width: number } | undefined>();
+
+function insertShape(sql: string): { prefix: string; table: string; width: number } | undefined {
+  if (insertShapes.has(sql)) return insertShapes.get(sql);
+  const m = /^(INSERT INTO (\w+) \([^)]*\)) VALUES (\([?, ]*\))/.exec(sql);
+  const shape = m ? { prefix: m[1]!, table: m[2]!, width: m[3]!.match(/\?/g)?.length ?? 0 } : undefined;
+  // Bounded: multi-row INSERTs of other modules could vary without end.
+  if (insertShapes.size < 256) insertShapes.set(sql, shape);
+  return shape;
+}
+
 /** Rows appended for one INSERT prefix: each tuple its parameters, in append order. */
 interface AppendedRows {
   table: string;
@@ -187,16 +199,16 @@ class Writer implements Executor {
    * sent with the next statement, like the savepoint; the item then counts as started.
    */
   append(statement: Statement): Promise<void> {
-    const insert = /^(INSERT INTO (\w+) \([^)]*\)) VALUES (\([?, ]*\))/.exec(statement.sql);
-    const width = insert ? (insert[3]!.match(/\?/g)?.length ?? 0) : 0;
+    const insert = insertShape(statement.sql);
+    const width = insert?.width ?? 0;
     if (!insert || width === 0 || statement.params.length % width !== 0) {
       this.deferred += `${toScript([statement])};`;
       this.sent = true;
       return Promise.resolve();
     }
-    const prefix = insert[1]!;
+    const { prefix } = insert;
     let rows = this.itemRows.get(prefix);
-    if (!rows) this.itemRows.set(prefix, (rows = { table: insert[2]!, width, tuples: [] }));
+    if (!rows) this.itemRows.set(prefix, (rows = { table: insert.table, width, tuples: [] }));
     for (let i = 0; i < statement.params.length; i += width) rows.tuples.push(statement.params.slice(i, i + width));
     return Promise.resolve();
   }
@@ -223,8 +235,7 @@ class Writer implements Executor {
     for (const [prefix, rows] of this.groupRows) {
       const sequencer = sequencers.get(rows.table);
       if (sequencer) await sequencer({ query: (q, params = []) => this.all(q, params) }, rows.tuples);
-      const one = `(${Array.from({ length: rows.width }, () => '?').join(',')})`;
-      sql += `${toScript([{ sql: `${prefix} VALUES ${rows.tuples.map(() => one).join(',')}`, params: rows.tuples.flat() }])};`;
+      sql += `${prefix} VALUES ${rows.tuples.map((tuple) => `(${tuple.map(literal).join(',')})`).join(',')};`;
     }
     this.groupRows.clear();
     return sql;
