@@ -8,7 +8,7 @@
 import createKnex, { type Knex } from 'knex';
 import { migrationSource } from './migrations/index.js';
 import { type Executor, nestedError, Repository, inTransactionScope, insideTransaction } from './repository.js';
-import { type ObjectStore, type PgStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction } from './types.js';
+import { type ObjectStore, type PgStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
 
 const DEFAULT_POOL_SIZE = 10;
 /** pg_advisory_lock key held while migrating, so nodes starting together migrate one at a time. */
@@ -70,11 +70,14 @@ class PgStore implements ObjectStore {
 
   constructor(private readonly knex: Knex) {}
 
-  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.closed) throw new StoreError('CLOSED', 'the object store is closed');
     if (insideTransaction()) throw nestedError('transaction');
     try {
       const value = await this.knex.transaction(async (trx) => {
+        // Not durable: COMMIT returns without waiting for the WAL flush; a later synchronous
+        // commit's flush covers it (PostgreSQL flushes the WAL in order).
+        if (options.durable === false) await trx.raw('SET LOCAL synchronous_commit = off');
         const repo = new Repository(executor(trx), true);
         try {
           return await inTransactionScope(() => fn(repo));
