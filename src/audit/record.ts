@@ -148,32 +148,8 @@ export interface AuditRow {
   request_digest: string | null;
 }
 
-export const INSERT_COLUMNS = [
-  'seq',
-  'prev_hash',
-  'hash',
-  'digest',
-  'time',
-  'node',
-  'event',
-  'identity',
-  'subject',
-  'fingerprint',
-  'peer',
-  'transport',
-  'version',
-  'batch_index',
-  'batch_item_id',
-  'operation',
-  'uids_requested',
-  'uids',
-  'status',
-  'reason',
-  'message',
-  'ccv',
-  'scv',
-  'request_digest',
-] as const;
+/** The columns insertStatement fills: the chain fields, the content digest, then the fields in FIELD_ORDER (snake_case). */
+export const INSERT_COLUMNS: readonly string[] = ['seq', 'prev_hash', 'hash', 'digest', ...FIELD_ORDER.slice(1).map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))];
 
 /**
  * The hashes of a row not chained yet: as long as a real one, so that chaining rewrites the row in

@@ -249,12 +249,7 @@ export class Processor implements KmipProcessor {
       base: {
         time: new Date().toISOString(),
         node: this.options.server.nodeId,
-        event: 'request',
-        identity: ctx.identity.name,
-        subject: ctx.identity.subject,
-        fingerprint: ctx.identity.fingerprint256,
-        peer: ctx.peer,
-        transport: ctx.transport,
+        ...requester(ctx),
         version: versionString(audit.version),
         batchIndex: index,
         batchItemId: id?.type === 'ByteString' ? Buffer.from(id.value).toString('hex') : null,
@@ -324,12 +319,7 @@ export class Processor implements KmipProcessor {
     return {
       time: new Date().toISOString(),
       node: this.options.server.nodeId,
-      event: 'request',
-      identity: ctx.identity.name,
-      subject: ctx.identity.subject,
-      fingerprint: ctx.identity.fingerprint256,
-      peer: ctx.peer,
-      transport: ctx.transport,
+      ...requester(ctx),
       version: version ? versionString(version) : null,
       batchIndex: null,
       batchItemId: null,
@@ -468,6 +458,11 @@ interface ItemAudit {
   version: ProtocolVersion;
   ccv: string | undefined;
   scv: string;
+}
+
+/** Who sent a request, as its audit rows say. */
+function requester(ctx: RequestContext): Pick<AuditFields, 'event' | 'identity' | 'subject' | 'fingerprint' | 'peer' | 'transport'> {
+  return { event: 'request', identity: ctx.identity.name, subject: ctx.identity.subject, fingerprint: ctx.identity.fingerprint256, peer: ctx.peer, transport: ctx.transport };
 }
 
 /** The row of a batch item as it was answered. */
