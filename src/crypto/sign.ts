@@ -13,7 +13,7 @@
  * Algorithm: §6.1.55 "the algorithm requires parameters" and none are given is a failure. ECDSA
  * defaults its hash to the curve's size (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512), DSA to
  * SHA-256 (FIPS 186-4 §4.6 uses the leftmost N bits of a longer hash); EdDSA takes
- * no hash. PSS salt: the Salt Length given, else the hash length when signing and any length when
+ * no hash (pure Ed25519 / Ed448, RFC 8032; the pre-hashed Ed25519ph is not offered). PSS salt: the Salt Length given, else the hash length when signing and any length when
  * verifying; MGF1 with the signature's hash is the only mask generator node:crypto offers.
  *
  * Digested Data is signed as given only for RSA PKCS#1 v1.5 (DigestInfo ‖ digest through
@@ -141,14 +141,15 @@ export function signScheme(key: KeyObject, request: Fields | undefined, keyParam
   const family = type === 'rsa' ? 'rsa' : type === 'ec' ? 'ecdsa' : type === 'dsa' ? 'dsa' : type === 'ed25519' || type === 'ed448' ? 'eddsa' : undefined;
   if (family === undefined) throw new KmipError(reasons.unsupported, `kmipd does not sign with a ${type ?? 'unknown'} key`);
   const bad = (message: string): KmipError => new KmipError(reasons.bad, message);
+  const keyName = family === 'eddsa' ? (type === 'ed448' ? 'Ed448' : 'Ed25519') : family.toUpperCase();
 
   const allowed: readonly number[] = { rsa: [A.RSA], ecdsa: [A.EC, A.ECDSA], dsa: [A.DSA], eddsa: [type === 'ed448' ? A.Ed448 : A.Ed25519] }[family];
-  if (c.algorithm !== undefined && !allowed.includes(c.algorithm)) throw bad(`the Cryptographic Algorithm asked for (${title('CryptographicAlgorithm', c.algorithm)}) does not fit this ${family.toUpperCase()} key`);
+  if (c.algorithm !== undefined && !allowed.includes(c.algorithm)) throw bad(`the Cryptographic Algorithm asked for (${title('CryptographicAlgorithm', c.algorithm)}) does not fit this ${keyName} key`);
 
   if (c.dsa !== undefined) {
     const dsa = DSA.get(c.dsa);
     if (dsa === undefined) throw new KmipError(reasons.unsupported, `kmipd does not support the Digital Signature Algorithm ${title('DigitalSignatureAlgorithm', c.dsa)}`);
-    if (dsa.family !== family) throw bad(`the Digital Signature Algorithm ${title('DigitalSignatureAlgorithm', c.dsa)} does not fit this ${family.toUpperCase()} key`);
+    if (dsa.family !== family) throw bad(`the Digital Signature Algorithm ${title('DigitalSignatureAlgorithm', c.dsa)} does not fit this ${keyName} key`);
     if (dsa.padding !== undefined && c.padding !== undefined && c.padding !== dsa.padding) throw bad('the Padding Method contradicts the Digital Signature Algorithm');
     if (dsa.hash !== undefined && c.hash !== undefined && c.hash !== dsa.hash) throw bad('the Hashing Algorithm contradicts the Digital Signature Algorithm');
     if (dsa.padding !== undefined) c.padding = dsa.padding;
@@ -156,10 +157,13 @@ export function signScheme(key: KeyObject, request: Fields | undefined, keyParam
   }
 
   if (family === 'eddsa') {
-    // RFC 8032: pure EdDSA hashes internally; a Hashing Algorithm other than its own is a wrong parameter.
-    const own = type === 'ed448' ? undefined : H.SHA_512;
-    if (c.hash !== undefined && c.hash !== own) throw bad(`${type === 'ed448' ? 'Ed448' : 'Ed25519'} takes no Hashing Algorithm`);
-    if (c.padding !== undefined && c.padding !== P.None) throw bad('EdDSA takes no Padding Method');
+    // RFC 8032 §5.1.6 / §5.2.6: pure EdDSA signs the message itself and hashes inside the scheme.
+    // A Hashing Algorithm asks for a pre-hash: SHA-512 for Ed25519 would be Ed25519ph (§5.1), which
+    // node:crypto does not offer, so it is unsupported rather than silently signed as pure Ed25519;
+    // any other hash fits no EdDSA variant at all (Ed448ph pre-hashes with SHAKE256, §5.2).
+    if (c.hash === H.SHA_512 && type === 'ed25519') throw new KmipError(reasons.unsupported, 'kmipd signs pure Ed25519 only, not the pre-hashed Ed25519ph: send no Hashing Algorithm');
+    if (c.hash !== undefined) throw bad(`${keyName} takes no Hashing Algorithm: it hashes the Data itself (RFC 8032)`);
+    if (c.padding !== undefined && c.padding !== P.None) throw bad(`${keyName} takes no Padding Method`);
     return { kind: 'eddsa' };
   }
 

@@ -5,15 +5,16 @@
  *
  * How kmipd holds keys it generates (what Get answers when no format is asked for), following the
  * OASIS test cases (AKLC-M-1-21: an RSA pair is PKCS#1 on both sides):
- *   RSA private → PKCS#1 · RSA public → PKCS#1 · EC and DSA private → PKCS#8 · EC and DSA public →
- *   X.509 (SPKI) · symmetric → Raw. A registered key is held in the format it came in.
+ *   RSA private → PKCS#1 · RSA public → PKCS#1 · EC, DSA and EdDSA private → PKCS#8 · EC, DSA and
+ *   EdDSA public → X.509 (SPKI) · symmetric → Raw. A registered key is held in the format it came in.
  *
  * Conversions: RSA private ⇄ PKCS#1, PKCS#8, Transparent RSA Private Key (all CRT fields); RSA
  * public ⇄ PKCS#1, X.509, Transparent RSA Public Key; EC private ⇄ PKCS#8, ECPrivateKey (SEC 1),
  * Transparent EC Private Key (and for 1.x the Transparent ECDSA/ECDH/ECMQV variants); EC public ⇄
  * X.509, Transparent EC Public Key (1.x: ECDSA/ECDH/ECMQV), uncompressed or X9.62 compressed;
  * symmetric ⇄ Raw, Transparent Symmetric Key; DSA private ⇄ PKCS#8, Transparent DSA Private Key;
- * DSA public ⇄ X.509, Transparent DSA Public Key. Nothing else: Key Format Type Not Supported.
+ * DSA public ⇄ X.509, Transparent DSA Public Key; EdDSA (Ed25519, Ed448): see EDWARDS below.
+ * Nothing else: Key Format Type Not Supported.
  */
 import { ECDH, type KeyObject, createECDH, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { type Item, type StructureItem, item, registry, structure } from '../ttlv/index.js';
@@ -44,6 +45,62 @@ const EC_ALGORITHMS: readonly number[] = [Enum.CryptographicAlgorithm.EC, Enum.C
 
 export function isEcAlgorithm(algorithm: number): boolean {
   return EC_ALGORITHMS.includes(algorithm);
+}
+
+/**
+ * EdDSA keys (RFC 8032; Cryptographic Algorithm Ed25519 / Ed448 and Recommended Curve CURVE25519 /
+ * CURVE448 exist from KMIP 2.0 on, 2.1 §11.7 and §11.45; 1.4 has neither). KMIP 2.1 says nothing
+ * more about them, so kmipd's choices are:
+ *   - Cryptographic Length: the bit size of the curve's field, as kmipd states it for EC keys (P-521
+ *     → 521): 255 for Ed25519, 448 for Ed448.
+ *   - Formats: PKCS#8 (RFC 8410 §7) and X.509 SubjectPublicKeyInfo (RFC 8410 §4), the held formats
+ *     of generated keys; Raw, the RFC 8032 encoding (the 32/57-byte private key seed, or the encoded
+ *     public point), read only when the key block names the algorithm; and Transparent EC Public
+ *     Key (2.1 §3.12) with Recommended Curve CURVE25519 / CURVE448 and the encoded public point as
+ *     Q String. Transparent EC Private Key is refused: its D (2.1 §3.11) is the private scalar,
+ *     and an EdDSA private key is a seed the scalar is hashed from (RFC 8032 §5.1.5), not D.
+ */
+export interface Edwards {
+  readonly type: 'ed25519' | 'ed448';
+  readonly title: string;
+  readonly algorithm: number;
+  readonly curve: number;
+  readonly bits: number;
+  /** Bytes of the RFC 8032 private seed and of the encoded public point. */
+  readonly bytes: number;
+  /** RFC 8410 DER prefixes: the key's bytes follow them to make a PKCS#8 or SubjectPublicKeyInfo. */
+  readonly pkcs8: Buffer;
+  readonly spki: Buffer;
+}
+
+export const EDWARDS: readonly Edwards[] = [
+  {
+    type: 'ed25519', title: 'Ed25519', algorithm: Enum.CryptographicAlgorithm.Ed25519, curve: Enum.RecommendedCurve.CURVE25519, bits: 255, bytes: 32,
+    pkcs8: Buffer.from('302e020100300506032b657004220420', 'hex'), spki: Buffer.from('302a300506032b6570032100', 'hex'),
+  },
+  {
+    type: 'ed448', title: 'Ed448', algorithm: Enum.CryptographicAlgorithm.Ed448, curve: Enum.RecommendedCurve.CURVE448, bits: 448, bytes: 57,
+    pkcs8: Buffer.from('3047020100300506032b6571043b0439', 'hex'), spki: Buffer.from('3043300506032b6571033a00', 'hex'),
+  },
+];
+
+export function edwardsOf(key: KeyObject): Edwards | undefined {
+  return EDWARDS.find((e) => e.type === key.asymmetricKeyType);
+}
+
+function edwardsBy(field: 'algorithm' | 'curve', value: number | undefined): Edwards | undefined {
+  return EDWARDS.find((e) => e[field] === value);
+}
+
+/** An EdDSA key from its RFC 8032 bytes, through its RFC 8410 DER. */
+function edwardsKey(ed: Edwards, priv: boolean, raw: Uint8Array): KeyObject {
+  if (raw.length !== ed.bytes) throw new KmipError('InvalidField', `an ${ed.title} ${priv ? 'private' : 'public'} key is ${ed.bytes} bytes, not ${raw.length}`);
+  const der = Buffer.concat([priv ? ed.pkcs8 : ed.spki, raw]);
+  try {
+    return priv ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: der, format: 'der', type: 'spki' });
+  } finally {
+    der.fill(0);
+  }
 }
 
 /** The held format of a key kmipd generates. */
@@ -276,6 +333,11 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
       if (priv && format === F.ECPrivateKey) key = createPrivateKey({ key: der, format: 'der', type: 'sec1' });
       if (!priv && format === F.PKCS_1) key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
       if (!priv && format === F.X_509) key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      if (format === F.Raw) {
+        const ed = edwardsBy('algorithm', block.get(Tag.CryptographicAlgorithm, 'Enumeration'));
+        if (ed === undefined) throw notSupported(`kmipd reads a Raw ${priv ? 'Private' : 'Public'} Key only for Ed25519 and Ed448, named by the key block's Cryptographic Algorithm`);
+        key = edwardsKey(ed, priv, der);
+      }
       der.fill(0);
       if (key !== undefined) return derKeys.put(priv, format, material.value, key);
     } else if (material.type === 'Structure') {
@@ -288,6 +350,12 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
       }
       if (!priv && format === F.TransparentRSAPublicKey) {
         return createPublicKey({ key: { kty: 'RSA', n: b64(fromBig(big(m, Tag.Modulus))), e: b64(fromBig(big(m, Tag.PublicExponent))) }, format: 'jwk' });
+      }
+      const ed = TRANSPARENT_EC_PRIVATE.includes(format) || TRANSPARENT_EC_PUBLIC.includes(format) ? edwardsBy('curve', m.get(Tag.RecommendedCurve, 'Enumeration')) : undefined;
+      if (ed !== undefined) {
+        if (priv) throw notSupported(`an ${ed.title} private key is a seed, not the scalar D of a Transparent EC Private Key: send it as PKCS#8 or Raw`);
+        if (format !== F.TransparentECPublicKey) throw notSupported(`an ${ed.title} public key is read as Transparent EC Public Key, not ${title}`);
+        return edwardsKey(ed, false, m.need(Tag.QString, 'ByteString'));
       }
       if (priv && TRANSPARENT_EC_PRIVATE.includes(format)) {
         const curve = curveByRecommended(m.need(Tag.RecommendedCurve, 'Enumeration'));
@@ -322,6 +390,7 @@ export function keyFromBlock(objectType: 'PublicKey' | 'PrivateKey', block: Fiel
 // ——— writing Key Material ———
 
 function formatsFor(key: KeyObject, v2: boolean): number[] {
+  if (edwardsOf(key) !== undefined) return key.type === 'private' ? [F.PKCS_8, F.Raw] : [F.X_509, F.Raw, F.TransparentECPublicKey];
   if (key.asymmetricKeyType === 'dsa') return key.type === 'private' ? [F.PKCS_8, F.TransparentDSAPrivateKey] : [F.X_509, F.TransparentDSAPublicKey];
   const rsa = key.asymmetricKeyType === 'rsa';
   const all =
@@ -365,7 +434,8 @@ export function exportKey(key: KeyObject, format: number, compression: number | 
   const curve = curveOf(key);
   const ec = key.asymmetricKeyType === 'ec';
   if (!formatsFor(key, v2).includes(format) || (ec && curve === undefined)) {
-    throw notSupported(`a ${ec ? 'EC' : (key.asymmetricKeyType ?? '').toUpperCase()} ${key.type} key is not available as ${formatTitle(format)}`);
+    const kind = ec ? 'EC' : (edwardsOf(key)?.title ?? (key.asymmetricKeyType ?? '').toUpperCase());
+    throw notSupported(`a${/^[AEIOU]/.test(kind) ? 'n' : ''} ${kind} ${key.type} key is not available as ${formatTitle(format)}`);
   }
   const ecPublic = ec && key.type === 'public';
   if (compression !== undefined && !ecPublic) throw new KmipError('KeyCompressionTypeNotSupported', 'a Key Compression Type applies to EC public keys only');
@@ -375,6 +445,13 @@ export function exportKey(key: KeyObject, format: number, compression: number | 
 
 function exportMaterial(key: KeyObject, format: number, curve: Curve | undefined, compression: number | undefined): Item {
   const bytes = (b: Buffer): Item => item(Tag.KeyMaterial, 'ByteString', b);
+  const ed = edwardsOf(key);
+  if (ed !== undefined && (format === F.Raw || format === F.TransparentECPublicKey)) {
+    // RFC 8037 §2: an OKP JWK's d is the RFC 8032 private key (the seed) and x the encoded public point.
+    const jwk = key.export({ format: 'jwk' });
+    if (format === F.Raw) return bytes(Buffer.from((key.type === 'private' ? jwk.d : jwk.x)!, 'base64url'));
+    return structure(Tag.KeyMaterial, [item(Tag.RecommendedCurve, 'Enumeration', ed.curve), item(Tag.QString, 'ByteString', Buffer.from(jwk.x!, 'base64url'))]);
+  }
   if (format === F.TransparentDSAPrivateKey || format === F.TransparentDSAPublicKey) {
     const { p, q, g, value } = dsaParts(key);
     const valueTag = format === F.TransparentDSAPrivateKey ? Tag.X : Tag.Y;
@@ -416,7 +493,9 @@ export function describeKey(key: KeyObject): { algorithm: number; length: number
   if (key.asymmetricKeyType === 'ec' && curve !== undefined) return { algorithm: Enum.CryptographicAlgorithm.EC, length: curve.bits };
   // A DSA key's Cryptographic Length is the bit length of P (as the OASIS BL-M-12/13 keys state: 512).
   if (key.asymmetricKeyType === 'dsa') return { algorithm: Enum.CryptographicAlgorithm.DSA, length: key.asymmetricKeyDetails?.modulusLength ?? 0 };
-  throw new KmipError('InvalidField', 'kmipd holds RSA keys, DSA keys and EC keys on P-256, P-384 and P-521 only');
+  const ed = edwardsOf(key);
+  if (ed !== undefined) return { algorithm: ed.algorithm, length: ed.bits };
+  throw new KmipError('InvalidField', 'kmipd holds RSA, DSA, Ed25519 and Ed448 keys and EC keys on P-256, P-384 and P-521 only');
 }
 
 /** A plaintext key block for `key` in `format`, stating the given algorithm and length. */

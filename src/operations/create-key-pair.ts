@@ -1,6 +1,6 @@
 /**
  * Create Key Pair (KMIP 2.1 §6.1.9; 1.4 §4.2): a server-generated RSA (1024–4096 bits), DSA (1024,
- * 2048, 3072 bits) or EC (P-256, P-384, P-521) key pair, made with node:crypto. The request's Common Attributes apply to
+ * 2048, 3072 bits), EC (P-256, P-384, P-521) or, in KMIP 2.x, Ed25519 / Ed448 key pair, made with node:crypto. The request's Common Attributes apply to
  * both keys, the Private / Public Key Attributes to one each and take precedence (1.x: the Common /
  * Private Key / Public Key Template-Attribute). The two keys are linked to each other, sealed before
  * the store sees them and stored in one transaction; the ID Placeholder becomes the Private Key's
@@ -15,7 +15,7 @@ import { Enum, Tag } from '../kmip/registry.generated.js';
 import { isV2 } from '../kmip/version.js';
 import { checkCreationAttributes, initialAttributes, isMultiInstance, ruleFor } from '../objects/attribute-rules.js';
 import { child, find, refOf, sameItem, sameRef, withReplaced } from '../objects/items.js';
-import { CURVES, type Curve, defaultFormat, isEcAlgorithm, keyBlockOf } from '../objects/key-formats.js';
+import { CURVES, type Curve, EDWARDS, type Edwards, defaultFormat, isEcAlgorithm, keyBlockOf } from '../objects/key-formats.js';
 import { fromV1TemplateAttribute } from '../objects/v1-attributes.js';
 import type { ManagedObjectRecord, ObjectTypeName } from '../objects/types.js';
 import { checkNamesUnique, linkItem, protectionStorageMask, reason, sealObject } from './managed.js';
@@ -75,9 +75,10 @@ export function merge(objectType: ObjectTypeName, own: readonly Item[], common: 
 }
 
 export interface KeySpec {
-  readonly kind: 'rsa' | 'ec' | 'dsa';
+  readonly kind: 'rsa' | 'ec' | 'dsa' | 'eddsa';
   readonly length: number;
   readonly curve?: Curve;
+  readonly edwards?: Edwards;
 }
 
 /** 2.1 Table 191: these SHALL be the same for both keys. */
@@ -98,9 +99,13 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
     }
   }
   const algorithm = find(priv, Tag.CryptographicAlgorithm) ?? find(pub, Tag.CryptographicAlgorithm);
-  if (algorithm?.type !== 'Enumeration') throw new KmipError('InvalidField', 'Create Key Pair needs a Cryptographic Algorithm (RSA, DSA, EC, ECDSA or ECDH)');
+  if (algorithm?.type !== 'Enumeration') throw new KmipError('InvalidField', 'Create Key Pair needs a Cryptographic Algorithm (RSA, DSA, EC, ECDSA, ECDH, Ed25519 or Ed448)');
   const lengthItem = find(priv, Tag.CryptographicLength) ?? find(pub, Tag.CryptographicLength);
   const length = lengthItem?.type === 'Integer' ? lengthItem.value : undefined;
+  const params = find(priv, Tag.CryptographicDomainParameters) ?? find(pub, Tag.CryptographicDomainParameters);
+  const named = params === undefined ? undefined : child(params, Tag.RecommendedCurve);
+  const edwards = EDWARDS.find((e) => e.algorithm === algorithm.value);
+  if (edwards !== undefined) return edwardsSpec(edwards, length, named, ctx);
   if (algorithm.value === Enum.CryptographicAlgorithm.RSA) {
     if (length === undefined || !RSA_LENGTHS.includes(length)) {
       throw new KmipError(badValue, `kmipd generates RSA keys of 1024, 2048, 3072 or 4096 bits, not ${length === undefined ? 'an unspecified length' : String(length)}`);
@@ -113,9 +118,7 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
     }
     return { kind: 'dsa', length };
   }
-  if (!isEcAlgorithm(algorithm.value)) throw new KmipError(badValue, 'kmipd generates RSA, DSA and EC (ECDSA, ECDH) key pairs only');
-  const params = find(priv, Tag.CryptographicDomainParameters) ?? find(pub, Tag.CryptographicDomainParameters);
-  const named = params === undefined ? undefined : child(params, Tag.RecommendedCurve);
+  if (!isEcAlgorithm(algorithm.value)) throw new KmipError(badValue, 'kmipd generates RSA, DSA, EC (ECDSA, ECDH), Ed25519 and Ed448 key pairs only');
   let curve: Curve | undefined;
   if (named !== undefined) {
     curve = named.type === 'Enumeration' ? CURVES.find((c) => c.recommended === named.value) : undefined;
@@ -130,9 +133,24 @@ export function keySpec(priv: Item[], pub: Item[], ctx: OperationContext): KeySp
   return { kind: 'ec', length: curve.bits, curve };
 }
 
+/**
+ * Ed25519 / Ed448 (KMIP 2.0 on; 1.4 has no such Cryptographic Algorithm). The curve is fixed by the
+ * algorithm: a Recommended Curve, if given, is CURVE25519 / CURVE448, and a Cryptographic Length, if
+ * given, is the curve's 255 / 448 (see EDWARDS in src/objects/key-formats.ts).
+ */
+function edwardsSpec(edwards: Edwards, length: number | undefined, named: Item | undefined, ctx: OperationContext): KeySpec {
+  if (!isV2(ctx.version)) throw new KmipError('InvalidField', `${edwards.title} is a KMIP 2.0 Cryptographic Algorithm: create it over KMIP 2.0 or later`);
+  if (named !== undefined && (named.type !== 'Enumeration' || named.value !== edwards.curve)) {
+    throw new KmipError('InvalidAttributeValue', `an ${edwards.title} key is on the Recommended Curve ${edwards.type === 'ed25519' ? 'CURVE25519' : 'CURVE448'} only`);
+  }
+  if (length !== undefined && length !== edwards.bits) throw new KmipError('InvalidAttributeValue', `an ${edwards.title} key is ${edwards.bits} bits long, not ${length}`);
+  return { kind: 'eddsa', length: edwards.bits, edwards };
+}
+
 export async function generatePair(spec: KeySpec): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
   if (spec.kind === 'rsa') return generate('rsa', { modulusLength: spec.length, publicExponent: 0x10001 });
   if (spec.kind === 'dsa') return generate('dsa', { modulusLength: spec.length, divisorLength: DSA_DIVISORS.get(spec.length)! });
+  if (spec.kind === 'eddsa') return spec.edwards!.type === 'ed25519' ? generate('ed25519', {}) : generate('ed448', {});
   return generate('ec', { namedCurve: spec.curve!.openssl });
 }
 

@@ -262,7 +262,7 @@ export function x509Attributes(der: Buffer, cert: X509Certificate): Item[] {
     const key = describeKey(cert.publicKey);
     out.push(item(Tag.CryptographicAlgorithm, 'Enumeration', key.algorithm), item(Tag.CryptographicLength, 'Integer', key.length));
   } catch {
-    // A certificate for a key kmipd does not model (Ed25519, DSA…) is still registered, without them.
+    // A certificate for a key kmipd does not model (X25519, a curve other than P-256/384/521…) is still registered, without them.
   }
   return out;
 }

@@ -138,8 +138,8 @@ t.test('2.1: ECDSA P-256 and P-384 sign with the curve\'s hash; each side verifi
   await c.close();
 });
 
-// kmipd cannot hold an Ed25519 key yet (Register and Create Key Pair take RSA and EC P-256/384/521:
-// src/objects/key-formats.ts describeKey), so Ed25519 is checked on the signing module directly.
+// The signing module on its own; Ed25519 and Ed448 as managed keys, end to end over TLS, are in
+// test/operations/eddsa.test.ts.
 t.test('Ed25519: the signing module signs as node does and verifies node\'s signatures; a hash is refused', async (t) => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const reasons = reasonsFor(true);
