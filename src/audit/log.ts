@@ -22,7 +22,7 @@
  * checkpoint interval is short by default.
  *
  * Checkpoints. After chaining, when `checkpointRows` rows were chained since the last checkpoint
- * or `checkpointSeconds` passed with new rows, the chain head (seq, hash) is signed with the
+ * or `checkpointSeconds` passed (even without new rows: a heartbeat), the chain head (seq, hash) is signed with the
  * node's audit signing key (ECDSA P-256, in the HSM with the pkcs11 keyring): one signature per
  * checkpoint, never per row. A new key generation (`kmipd audit rotate-key`) is announced by a
  * checkpoint signed with the old key carrying the new public key, so a verifier who trusts the
@@ -277,7 +277,9 @@ export class AuditLog {
     } while (chained === CHAIN_BATCH);
     const since = head.seq - (lastCheckpoint?.seq ?? 0);
     const age = this.now().getTime() - (lastCheckpoint?.time ?? this.started);
-    if (since > 0 && (force || since >= this.checkpointRows || age >= this.checkpointMs)) await this.checkpoint(head);
+    // Also with no new rows once checkpointSeconds passed: a recent checkpoint is how a verifier
+    // (kmipctl audit verify --max-age) knows the tail was not removed with its checkpoints.
+    if ((since > 0 && (force || since >= this.checkpointRows)) || age >= this.checkpointMs) await this.checkpoint(head);
     return head;
   }
 

@@ -18,7 +18,7 @@ import type { KeyObject } from 'node:crypto';
 import { type Checkpoint, keyIdOfPem, verifyCheckpoint } from './checkpoint.js';
 import { type AuditRecord, GENESIS_HASH, chainHash, contentDigest } from './record.js';
 
-export type ProblemKind = 'edited' | 'moved' | 'relinked' | 'missing' | 'duplicate' | 'truncated' | 'rewritten' | 'bad-signature' | 'unknown-key';
+export type ProblemKind = 'edited' | 'moved' | 'relinked' | 'missing' | 'duplicate' | 'truncated' | 'rewritten' | 'bad-signature' | 'unknown-key' | 'stale';
 
 export interface Problem {
   /** The first sequence number the problem concerns. */
@@ -58,6 +58,13 @@ export interface VerifyInput {
    */
   fromGenesis: boolean;
   unchained?: number;
+  /**
+   * The newest valid checkpoint must be at most this old (seconds before `now`). A running server
+   * signs one every checkpointSeconds, so an older newest checkpoint means the server stopped
+   * signing, or the tail of the log was removed together with its checkpoints.
+   */
+  maxAgeSeconds?: number;
+  now?: Date;
 }
 
 /** How far around a misplaced row to look for the seq its hash was made for. */
@@ -169,6 +176,18 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyReport> {
       signedThrough = cp.seq;
     }
     previous = Math.max(previous, cp.seq);
+  }
+  if (input.maxAgeSeconds !== undefined) {
+    const newest = valid.reduce<Checkpoint | undefined>((a, cp) => (a === undefined || Date.parse(cp.time) > Date.parse(a.time) ? cp : a), undefined);
+    const now = (input.now ?? new Date()).getTime();
+    if (newest === undefined || now - Date.parse(newest.time) > input.maxAgeSeconds * 1000) {
+      const after = newest?.seq ?? 0;
+      problems.push({
+        seq: after + 1,
+        kind: 'stale',
+        message: `${newest ? `the newest checkpoint (seq ${newest.seq}) is from ${newest.time}` : 'there is no valid checkpoint'}, older than ${input.maxAgeSeconds} s: the server stopped signing, or records after seq ${after} were removed with their checkpoints`,
+      });
+    }
   }
   problems.sort((a, b) => a.seq - b.seq);
   return {

@@ -31,6 +31,9 @@ verify:
   --public-key PEM   A trusted audit public key file (repeatable: one per node). 'kmipd audit
                      public-key' prints a node's; keys introduced by a rotation checkpoint
                      signed with a trusted key are trusted too.
+  --max-age SECONDS  Also fail when the newest valid checkpoint is older than this (a running
+                     server signs every audit.checkpointSeconds): catches a tail removed
+                     together with its checkpoints. For monitoring a live store.
   --json             Print the report as JSON
   Exit 0: intact. Exit 1: broken, with the first broken sequence number and what is wrong.
 
@@ -52,6 +55,7 @@ const OPTIONS = {
   file: { type: 'string' },
   'public-key': { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  'max-age': { type: 'string' },
   since: { type: 'string' },
   out: { type: 'string' },
   interval: { type: 'string' },
@@ -106,7 +110,7 @@ function location(values: Values): DatabaseLocation {
   return values.db !== undefined ? { sqlite: values.db } : { pg: values.pg!, ...(values.schema !== undefined ? { schema: values.schema } : {}) };
 }
 
-function seqOption(values: Values, name: 'since' | 'count' | 'interval', fallback: number): number {
+function seqOption(values: Values, name: 'since' | 'count' | 'interval' | 'max-age', fallback: number): number {
   const text = values[name];
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -117,15 +121,16 @@ function seqOption(values: Values, name: 'since' | 'count' | 'interval', fallbac
 async function verify(values: Values, io: Io): Promise<number> {
   const keys = (values['public-key'] ?? []).map((file) => readFileSync(file, 'utf8'));
   if (keys.length === 0) throw new UsageError('give the trusted audit public key: --public-key FILE (kmipd audit public-key prints it)');
+  const maxAge = values['max-age'] === undefined ? {} : { maxAgeSeconds: seqOption(values, 'max-age', 0) };
   let report: VerifyReport;
   if (values.file !== undefined) {
     if (values.db !== undefined || values.pg !== undefined) throw new UsageError('give one of --db, --pg and --file');
     const file = await readExport(values.file);
-    report = await verifyChain({ records: file.records, checkpoints: file.checkpoints, trustedKeys: keys, fromGenesis: false });
+    report = await verifyChain({ records: file.records, checkpoints: file.checkpoints, trustedKeys: keys, fromGenesis: false, ...maxAge });
   } else {
     const db = await AuditDatabase.open(location(values));
     try {
-      report = await verifyChain({ records: db.records(), checkpoints: await db.checkpoints(), trustedKeys: keys, fromGenesis: true, unchained: await db.unchained() });
+      report = await verifyChain({ records: db.records(), checkpoints: await db.checkpoints(), trustedKeys: keys, fromGenesis: true, unchained: await db.unchained(), ...maxAge });
     } finally {
       await db.close();
     }

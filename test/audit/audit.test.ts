@@ -17,6 +17,8 @@ import { type TestKmipd, V14, V21, refusal, startTestKmipd } from '../support/km
 import { runKmipctl, runKmipd, sql } from './support.js';
 import { repoRoot } from '../support/shared.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { AuditDatabase } from '../../src/audit/source.js';
+import { verifyChain } from '../../src/audit/verify.js';
 
 let env: TestKmipd;
 let db: string;
@@ -303,6 +305,29 @@ t.test('verify names the first broken sequence number for each kind of tampering
   }
 });
 
+t.test('a tail removed with its checkpoints is caught by the age of the newest checkpoint (--max-age)', async (t) => {
+  const c = await env.connect(V21);
+  for (let i = 0; i < 3; i++) await c.call('DiscoverVersions');
+  await c.close();
+  await env.server.audit!.sync(true);
+  const copy = join(env.dir, 'tail-and-checkpoints.sqlite');
+  await copyDatabase(copy);
+  const [{ n: last }] = (await sql<{ n: number }>(copy, 'SELECT max(seq) AS n FROM audit_log')) as [{ n: number }];
+  await sql(copy, `DELETE FROM audit_checkpoints WHERE seq > ${last - 3}`);
+  await sql(copy, `DELETE FROM audit_log WHERE seq > ${last - 3}`);
+  const plain = await runKmipctl(['audit', 'verify', '--db', copy, '--public-key', publicKey]);
+  t.equal(plain.code, 0, 'without --max-age the shorter chain verifies: nothing in it can tell');
+  const live = await runKmipctl(['audit', 'verify', '--db', db, '--public-key', publicKey, '--max-age', '3600']);
+  t.equal(live.code, 0, `the live store's newest checkpoint is recent: ${live.out}`);
+  // An hour later, the copy's newest checkpoint is an hour old: what a monitor running --max-age sees.
+  const source = await AuditDatabase.open({ sqlite: copy });
+  const checkpoints = await source.checkpoints();
+  const report = await verifyChain({ records: source.records(), checkpoints, trustedKeys: [readFileSync(publicKey, 'utf8')], fromGenesis: true, maxAgeSeconds: 60, now: new Date(Date.now() + 3_600_000) });
+  await source.close();
+  t.notOk(report.ok);
+  t.match(report.problems[0]?.message, /newest checkpoint .* older than 60 s/);
+});
+
 /** A consistent copy of the live store's database (VACUUM INTO reads one snapshot). */
 async function copyDatabase(to: string): Promise<void> {
   await sql(db, `VACUUM INTO '${to.replace(/'/g, "''")}'`);
@@ -343,7 +368,7 @@ t.test('archive: old records move to a file that verifies, and what stays still 
   for (let i = 0; i < 4; i++) await c.call('DiscoverVersions');
   await c.close();
   await env.server.audit!.sync(true);
-  const [cp] = await sql<{ seq: number }>(db, 'SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 1 OFFSET 1');
+  const [cp] = await sql<{ seq: number }>(db, 'SELECT max(seq) AS seq FROM audit_checkpoints WHERE seq < (SELECT max(seq) FROM audit_log)');
   const through = cp!.seq;
   const file = join(env.dir, 'archive-1.jsonl');
   const run = await runKmipd(['audit', 'archive', '--data-dir', env.dir, '--through', String(through + 1), '--out', file]);
