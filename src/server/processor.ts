@@ -131,7 +131,6 @@ export class Processor implements KmipProcessor {
     const results = undoable
       ? await this.runUndoable(rawItems, header, octx, ctx, audit)
       : await this.runItems(rawItems, header, octx, ctx, audit);
-    if (audit) await this.recordItems(audit, results);
 
     const responseHeader = { protocolVersion: version, timeStamp: this.clock.now(), ...echo };
     let response = writeResponse(responseHeader, results);
@@ -154,6 +153,12 @@ export class Processor implements KmipProcessor {
       response = writeResponse(responseHeader, tooLarge);
       bytes = encode(response);
       results.splice(0, results.length, ...tooLarge);
+    }
+    // Recorded as answered (after Response Too Large, if it struck); a Get whose row cannot be
+    // written is answered General Failure instead, so the message is built again.
+    if (audit && (await this.recordItems(audit, results))) {
+      response = writeResponse(responseHeader, results);
+      bytes = encode(response);
     }
     rememberEncoding(response, bytes);
     this.logRequest(ctx, header, version, scv, results, performance.now() - started);
@@ -275,7 +280,7 @@ export class Processor implements KmipProcessor {
    * a few milliseconds into one commit and the response does not wait: they are in the chain all
    * the same, and lost only if the machine fails within those milliseconds.
    */
-  private async recordItems(audit: ItemAudit, results: ResponseBatchItem[]): Promise<void> {
+  private async recordItems(audit: ItemAudit, results: ResponseBatchItem[]): Promise<boolean> {
     const rows: AuditFields[] = [];
     let wait = false;
     for (const [i, trail] of audit.trails.entries()) {
@@ -288,11 +293,12 @@ export class Processor implements KmipProcessor {
     }
     const written = audit.log.record(rows, wait);
     if (!wait) {
-      written.catch((err: unknown) => audit.ctx.log.error({ err }, 'audit rows of items that involved no object could not be written'));
-      return;
+      written.catch((err: unknown) => audit.ctx.log.error({ err }, 'audit rows of items that hand out no object could not be written'));
+      return false;
     }
     try {
       await written;
+      return false;
     } catch (err) {
       const incident = randomUUID();
       audit.ctx.log.error({ incident, err }, 'audit rows could not be written; the items they record are refused');
@@ -301,6 +307,7 @@ export class Processor implements KmipProcessor {
         if (!result || (trail.recorded && result.resultStatus === 'Success')) continue;
         if (result.resultStatus === 'Success') results[i] = failure(result, 'GeneralFailure', `the audit record could not be written; incident ${incident}`, audit.version);
       }
+      return true;
     }
   }
 
