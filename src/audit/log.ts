@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import type { SigningKey, SigningKeys } from '../keys/types.js';
 import type { ObjectStore, StoreTransaction } from '../store/types.js';
 import { type Checkpoint, checkpointMessage } from './checkpoint.js';
-import { type AuditFields, type AuditRow, COLUMN, GENESIS_HASH, chainHash, insertStatement } from './record.js';
+import { type AuditFields, type AuditRow, COLUMN, GENESIS_HASH, chainHash, INSERT_COLUMNS, insertRows } from './record.js';
 
 export interface AuditLogOptions {
   store: ObjectStore;
@@ -49,11 +49,12 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
+const AUDIT_TABLE = 'audit_log';
 /** pg_advisory_xact_lock key of the chainer: 'audt'. */
 const CHAIN_LOCK = 0x61756474;
 /** Rows chained per transaction. */
 const CHAIN_BATCH = 1000;
-/** Rows per INSERT of `record` (23 parameters each). */
+/** Rows per appendRows of `record` (INSERT_COLUMNS each). */
 const INSERT_BATCH = 500;
 const IDLE_POLL_MS = 1000;
 /** How long rows nobody waits for may wait for company before they are written. */
@@ -112,12 +113,12 @@ export class AuditLog {
     // SQLite: rows get their places in the chain in the very commit that writes them (the store
     // holds the write lock then, across processes too). PostgreSQL: the chainer does it after.
     if (this.store.sequence) {
-      this.store.sequence('audit_log', (db, rows) => this.sequenceRows(db, rows));
+      this.store.sequence(AUDIT_TABLE, (db, rows) => this.sequenceRows(db, rows));
       this.sequenced = true;
     }
   }
 
-  /** Gives a commit group's rows (insertStatement parameters) their seq, prev_hash and hash. */
+  /** Gives a commit group's rows (insertRows rows) their seq, prev_hash and hash. */
   private async sequenceRows(db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][]): Promise<void> {
     let { seq, hash } = await chainHead(db);
     this.sinceCheckpoint += rows.length;
@@ -148,15 +149,9 @@ export class AuditLog {
     return this.signer?.publicKeyPem;
   }
 
-  /** The key that signs this node's next checkpoint. */
-  async publicKey(): Promise<SigningKey> {
-    this.signer ??= await this.signing.newest();
-    return this.signer;
-  }
-
   /** The row of a change, in the change's transaction. */
   async inTransaction(tx: StoreTransaction, fields: AuditFields): Promise<void> {
-    await tx.append(insertStatement([fields]));
+    await tx.appendRows(AUDIT_TABLE, INSERT_COLUMNS, insertRows([fields]));
     this.wrote();
   }
 
@@ -257,7 +252,7 @@ export class AuditLog {
     try {
       await this.store.transaction(
         async (tx) => {
-          for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.append(insertStatement(pending.rows.slice(i, i + INSERT_BATCH)));
+          for (let i = 0; i < pending.rows.length; i += INSERT_BATCH) await tx.appendRows(AUDIT_TABLE, INSERT_COLUMNS, insertRows(pending.rows.slice(i, i + INSERT_BATCH)));
         },
         { durable: pending.urgent },
       );

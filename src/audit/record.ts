@@ -61,6 +61,30 @@ export interface AuditRecord extends AuditFields {
   hash: string;
 }
 
+/** A record of an event that is not a batch item (a refused message or client): what is not given is null or empty. */
+export function eventFields(given: Pick<AuditFields, 'node' | 'event' | 'status'> & Partial<AuditFields>): AuditFields {
+  return {
+    time: new Date().toISOString(),
+    identity: null,
+    subject: null,
+    fingerprint: null,
+    peer: null,
+    transport: null,
+    version: null,
+    batchIndex: null,
+    batchItemId: null,
+    operation: null,
+    uidsRequested: [],
+    uids: [],
+    reason: null,
+    message: null,
+    ccv: null,
+    scv: null,
+    requestDigest: null,
+    ...given,
+  };
+}
+
 /** The canonical order of the fields (that of the schema). */
 export const FIELD_ORDER = [
   'seq',
@@ -148,7 +172,7 @@ export interface AuditRow {
   request_digest: string | null;
 }
 
-/** The columns insertStatement fills: the chain fields, the content digest, then the fields in FIELD_ORDER (snake_case). */
+/** The columns insertRows fills: the chain fields, the content digest, then the fields in FIELD_ORDER (snake_case). */
 export const INSERT_COLUMNS: readonly string[] = ['seq', 'prev_hash', 'hash', 'digest', ...FIELD_ORDER.slice(1).map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))];
 
 /**
@@ -157,14 +181,12 @@ export const INSERT_COLUMNS: readonly string[] = ['seq', 'prev_hash', 'hash', 'd
  */
 export const UNCHAINED_HASH = ' '.repeat(64);
 
-/** Where the chain fields and the content digest are in a row of insertStatement's parameters. */
+/** Where the chain fields and the content digest are in a row of insertRows. */
 export const COLUMN = { seq: 0, prevHash: 1, hash: 2, digest: 3 } as const;
 
-/** An INSERT of unchained rows (SQLite and PostgreSQL alike: `?` placeholders). */
-export function insertStatement(rows: readonly AuditFields[]): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  for (const r of rows) {
-    params.push(
+/** Records as rows of INSERT_COLUMNS, unchained (StoreTransaction.appendRows). */
+export function insertRows(rows: readonly AuditFields[]): unknown[][] {
+  return rows.map((r) => [
       null,
       UNCHAINED_HASH,
       UNCHAINED_HASH,
@@ -189,10 +211,7 @@ export function insertStatement(rows: readonly AuditFields[]): { sql: string; pa
       r.ccv,
       r.scv,
       r.requestDigest,
-    );
-  }
-  const one = `(${INSERT_COLUMNS.map(() => '?').join(',')})`;
-  return { sql: `INSERT INTO audit_log (${INSERT_COLUMNS.join(',')}) VALUES ${rows.map(() => one).join(',')}`, params };
+  ]);
 }
 
 export function fieldsOf(row: AuditRow): AuditFields {

@@ -45,6 +45,8 @@ export interface OperationContext {
   readonly identity: ClientIdentity;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** The transport the request came on: only a KMIP-over-TLS connection can take the Client endpoint role. */
+  readonly transport: 'tls' | 'https';
   readonly clock: Clock;
   readonly server: ServerDescription;
   readonly operations: OperationRegistry;

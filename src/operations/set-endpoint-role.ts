@@ -11,7 +11,6 @@
 import { item } from '../ttlv/index.js';
 import { KmipError } from '../kmip/errors.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
-import { pushChannelOf } from '../server/push.js';
 import type { OperationDefinition } from './registry.js';
 
 const Role = Enum.EndpointRole;
@@ -23,7 +22,7 @@ export const setEndpointRole: OperationDefinition = {
   handler(payload, ctx) {
     const role = payload.need(Tag.EndpointRole, 'Enumeration');
     if (role === Role.Client) {
-      if (pushChannelOf(ctx.signal) === undefined) {
+      if (ctx.transport !== 'tls') {
         throw new KmipError('FeatureNotSupported', 'kmipd takes the Client endpoint role only on a KMIP-over-TLS connection (port 5696); HTTPS carries client requests only');
       }
     } else if (role !== Role.Server) {

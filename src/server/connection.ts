@@ -23,7 +23,7 @@ import type { ClientIdentity, KmipProcessor, RequestContext } from './types.js';
 import { Enum, Tag } from '../kmip/registry.generated.js';
 import { parseResponse, writeRequest } from '../kmip/message.js';
 import type { ProtocolVersion } from '../kmip/version.js';
-import { type PushEndpoint, type PushHub, acceptedRole, bindPushChannel, pushHubOf } from './push.js';
+import { type PushEndpoint, type PushHub, acceptedRole, pushHubOf } from './push.js';
 
 /** Responses allowed to wait for their turn before the connection stops reading. */
 export const MAX_PENDING_RESPONSES = 16;
@@ -319,7 +319,6 @@ export class KmipConnection implements PushEndpoint {
 
   private context(signal: AbortSignal): RequestContext {
     const { identity, peer, log } = this.options;
-    if (this.hub) bindPushChannel(signal, this);
     return { identity, peer, transport: 'tls', encoding: 'binary', log, signal };
   }
 

@@ -60,6 +60,7 @@ import { put } from '../operations/put.js';
 import { PushHub, attachPushHub } from './push.js';
 import { Processor } from './processor.js';
 import { AuditLog } from '../audit/log.js';
+import { eventFields } from '../audit/record.js';
 import type { RefusedClient } from './tls-options.js';
 import { type RunningServers, startServers } from './tls-server.js';
 import { VERSION } from '../version.js';
@@ -238,29 +239,6 @@ export async function startKmipd({ config, logger, clock, operations, ticketKeys
 /** A client refused before its first request: one row, so a probing client leaves a trace. */
 function recordRefused(audit: AuditLog, node: string, client: RefusedClient, logger: Logger): void {
   audit
-    .record([
-      {
-        time: new Date().toISOString(),
-        node,
-        event: 'connection',
-        identity: null,
-        subject: client.subject ?? null,
-        fingerprint: client.fingerprint ?? null,
-        peer: client.peer,
-        transport: client.transport,
-        version: null,
-        batchIndex: null,
-        batchItemId: null,
-        operation: null,
-        uidsRequested: [],
-        uids: [],
-        status: 'Refused',
-        reason: null,
-        message: client.reason,
-        ccv: null,
-        scv: null,
-        requestDigest: null,
-      },
-    ])
+    .record([eventFields({ node, event: 'connection', status: 'Refused', peer: client.peer, transport: client.transport, message: client.reason, subject: client.subject ?? null, fingerprint: client.fingerprint ?? null })])
     .catch((err: unknown) => logger.error({ err }, 'the audit row of a refused client could not be written'));
 }

@@ -22,11 +22,12 @@ import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, isV2, negotiate, vers
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
 import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
-import { type LocateQuery, type ObjectStore, type StoreReader, type StoreTransaction, StoreError } from '../store/types.js';
+import { type ObjectStore, type StoreReader, type StoreTransaction, StoreError } from '../store/types.js';
+import { ForwardingTransaction } from '../store/forwarding.js';
 import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
 import type { Keyring } from '../keys/types.js';
 import type { AuditLog } from '../audit/log.js';
-import { type AuditFields, requestDigest } from '../audit/record.js';
+import { type AuditFields, eventFields, requestDigest } from '../audit/record.js';
 
 export interface ProcessorOptions {
   operations: OperationRegistry;
@@ -115,6 +116,7 @@ export class Processor implements KmipProcessor {
       identity: ctx.identity,
       log: ctx.log,
       signal: ctx.signal,
+      transport: ctx.transport,
       clock: this.clock,
       server: this.options.server,
       operations: this.options.operations,
@@ -323,23 +325,17 @@ export class Processor implements KmipProcessor {
   }
 
   private refusalRow(ctx: RequestContext, version: ProtocolVersion | undefined, ccv: string | undefined, scv: string, reason: string, message: string, digest: string | null): AuditFields {
-    return {
-      time: new Date().toISOString(),
+    return eventFields({
       node: this.options.server.nodeId,
       ...requester(ctx),
       version: version ? versionString(version) : null,
-      batchIndex: null,
-      batchItemId: null,
-      operation: null,
-      uidsRequested: [],
-      uids: [],
       status: 'OperationFailed',
       reason,
       message: asciiMessage(message),
       ccv: ccv ?? null,
       scv,
       requestDigest: digest,
-    };
+    });
   }
 
   private mutates(raw: Item, version: ProtocolVersion): boolean {
@@ -544,61 +540,27 @@ class AuditedStore implements ObjectStore {
 }
 
 /** `tx` noting the uid of every object it inserts, updates or deletes. */
-class TrackedTransaction implements StoreTransaction {
+class TrackedTransaction extends ForwardingTransaction {
   constructor(
-    private readonly tx: StoreTransaction,
+    tx: StoreTransaction,
     private readonly touched: Set<string>,
-  ) {}
-
-  get(uid: UniqueIdentifier, owner: string): ReturnType<StoreTransaction['get']> {
-    return this.tx.get(uid, owner);
+  ) {
+    super(tx);
   }
 
-  locate(query: LocateQuery, owner: string): ReturnType<StoreTransaction['locate']> {
-    return this.tx.locate(query, owner);
-  }
-
-  count(query: LocateQuery, owner: string): ReturnType<StoreTransaction['count']> {
-    return this.tx.count(query, owner);
-  }
-
-  table(name: string): ReturnType<StoreTransaction['table']> {
-    return this.tx.table(name);
-  }
-
-  raw(sql: string, bindings?: Parameters<StoreTransaction['raw']>[1]): ReturnType<StoreTransaction['raw']> {
-    return this.tx.raw(sql, bindings);
-  }
-
-  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.tx.query<T>(sql, params);
-  }
-
-  nextUid(): UniqueIdentifier {
-    return this.tx.nextUid();
-  }
-
-  append(statement: Parameters<StoreTransaction['append']>[0]): Promise<void> {
-    return this.tx.append(statement);
-  }
-
-  resealValues(...args: Parameters<StoreTransaction['resealValues']>): ReturnType<StoreTransaction['resealValues']> {
-    return this.tx.resealValues(...args);
-  }
-
-  insert(record: ManagedObjectRecord): Promise<void> {
+  override insert(record: ManagedObjectRecord): Promise<void> {
     this.touched.add(record.uid);
-    return this.tx.insert(record);
+    return super.insert(record);
   }
 
-  update(record: ManagedObjectRecord): Promise<void> {
+  override update(record: ManagedObjectRecord): Promise<void> {
     this.touched.add(record.uid);
-    return this.tx.update(record);
+    return super.update(record);
   }
 
-  delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
+  override delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
     this.touched.add(uid);
-    return this.tx.delete(uid, owner);
+    return super.delete(uid, owner);
   }
 }
 

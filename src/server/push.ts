@@ -27,6 +27,7 @@ import { notifyPayload } from '../operations/notify.js';
 import { putPayload } from '../operations/put.js';
 import type { Keyring } from '../keys/types.js';
 import type { ObjectStore, StoreTransaction } from '../store/types.js';
+import { ForwardingTransaction } from '../store/forwarding.js';
 import type { KmipProcessor } from './types.js';
 
 /** A connection that receives pushed requests (src/server/connection.ts). */
@@ -84,7 +85,7 @@ export class PushHub {
         const changes: Change[] = [];
         const result = await store.transaction((tx) => {
           changes.length = 0; // a store that reruns `fn` keeps only the run that committed
-          return fn(watchedTransaction(tx, (owner) => hub.watching(owner), changes));
+          return fn(new WatchedTransaction(tx, (owner) => hub.watching(owner), changes));
         });
         if (changes.length > 0) hub.publish(changes);
         return result;
@@ -141,20 +142,6 @@ export class PushHub {
   }
 }
 
-/**
- * Connections that can take the Client role, found from the signal of their requests' context: Set
- * Endpoint Role (src/operations/set-endpoint-role.ts) sees only its OperationContext.
- */
-const channels = new WeakMap<AbortSignal, PushEndpoint>();
-
-export function bindPushChannel(signal: AbortSignal, endpoint: PushEndpoint): void {
-  channels.set(signal, endpoint);
-}
-
-export function pushChannelOf(signal: AbortSignal): PushEndpoint | undefined {
-  return channels.get(signal);
-}
-
 /** The hub of a processor's server (set by startKmipd); a connection without one never pushes. */
 const hubs = new WeakMap<KmipProcessor, PushHub>();
 
@@ -194,34 +181,34 @@ function leaf(it: Item | undefined): unknown {
   return it === undefined || it.type === 'Structure' ? undefined : it.value;
 }
 
-function watchedTransaction(tx: StoreTransaction, watched: (owner: string) => boolean, changes: Change[]): StoreTransaction {
-  return {
-    get: (uid, owner) => tx.get(uid, owner),
-    locate: (query, owner) => tx.locate(query, owner),
-    count: (query, owner) => tx.count(query, owner),
-    table: (name) => tx.table(name),
-    raw: (sql, bindings) => tx.raw(sql, bindings),
-    query: <T>(sql: string, params?: readonly unknown[]) => tx.query<T>(sql, params),
-    nextUid: () => tx.nextUid(),
-    append: (statement) => tx.append(statement),
-    resealValues: (cursor, limit, reseal) => tx.resealValues(cursor, limit, reseal),
-    async insert(record) {
-      await tx.insert(record);
-      if (watched(record.owner)) changes.push({ kind: 'inserted', after: snapshot(record) });
-    },
-    async update(record) {
-      // The row still holds the previous version: what the Notify is computed against.
-      const before = watched(record.owner) ? await tx.get(record.uid, record.owner) : undefined;
-      await tx.update(record);
-      if (before) changes.push({ kind: 'updated', before, after: snapshot(record) });
-    },
-    async delete(uid, owner) {
-      const before = watched(owner) ? await tx.get(uid, owner) : undefined;
-      const gone = await tx.delete(uid, owner);
-      if (gone && before) changes.push({ kind: 'deleted', before });
-      return gone;
-    },
-  };
+/** `tx` noting each write to an object of a watched owner, with the version it replaced. */
+class WatchedTransaction extends ForwardingTransaction {
+  constructor(
+    tx: StoreTransaction,
+    private readonly watched: (owner: string) => boolean,
+    private readonly changes: Change[],
+  ) {
+    super(tx);
+  }
+
+  override async insert(record: ManagedObjectRecord): Promise<void> {
+    await super.insert(record);
+    if (this.watched(record.owner)) this.changes.push({ kind: 'inserted', after: snapshot(record) });
+  }
+
+  override async update(record: ManagedObjectRecord): Promise<void> {
+    // The row still holds the previous version: what the Notify is computed against.
+    const before = this.watched(record.owner) ? await this.tx.get(record.uid, record.owner) : undefined;
+    await super.update(record);
+    if (before) this.changes.push({ kind: 'updated', before, after: snapshot(record) });
+  }
+
+  override async delete(uid: UniqueIdentifier, owner: string): Promise<boolean> {
+    const before = this.watched(owner) ? await this.tx.get(uid, owner) : undefined;
+    const gone = await super.delete(uid, owner);
+    if (gone && before) this.changes.push({ kind: 'deleted', before });
+    return gone;
+  }
 }
 
 /** Handlers may keep mutating their record after storing it; the push describes what was stored. */

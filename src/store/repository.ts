@@ -31,6 +31,8 @@ export interface Executor {
    * a cheaper way runs it at once.
    */
   append?(statement: Statement): Promise<void>;
+  /** Rows for another module's table (see StoreTransaction.appendRows); without it they are inserted at once. */
+  appendRows?(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
   /** knex builders on the same connection or transaction, for other modules' tables. */
   table(name: string): Knex.QueryBuilder;
   raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
@@ -129,6 +131,14 @@ export class Repository implements StoreTransaction {
   append(statement: Statement): Promise<void> {
     const db = this.open();
     return db.append ? db.append(statement) : db.run(statement.sql, statement.params).then(() => undefined);
+  }
+
+  appendRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    const db = this.open();
+    if (rows.length === 0) return Promise.resolve();
+    if (db.appendRows) return db.appendRows(table, columns, rows);
+    const one = `(${columns.map(() => '?').join(',')})`;
+    return db.run(`INSERT INTO ${table} (${columns.join(',')}) VALUES ${rows.map(() => one).join(',')}`, rows.flat()).then(() => undefined);
   }
 
   nextUid(): UniqueIdentifier {

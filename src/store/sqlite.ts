@@ -132,22 +132,9 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
   };
 }
 
-/** What an appended INSERT … VALUES (?, …) looks like, by SQL text (the same few texts recur). */
-const insertShapes = new Map<string, { prefix: string; table: string; width: number } | undefined>();
-
-function insertShape(sql: string): { prefix: string; table: string; width: number } | undefined {
-  if (insertShapes.has(sql)) return insertShapes.get(sql);
-  const m = /^(INSERT INTO (\w+) \([^)]*\)) VALUES (\([?, ]*\))/.exec(sql);
-  const shape = m ? { prefix: m[1]!, table: m[2]!, width: m[3]!.match(/\?/g)?.length ?? 0 } : undefined;
-  // Bounded: multi-row INSERTs of other modules could vary without end.
-  if (insertShapes.size < 256) insertShapes.set(sql, shape);
-  return shape;
-}
-
 /** Rows appended for one INSERT prefix: each tuple its parameters, in append order. */
 interface AppendedRows {
   table: string;
-  width: number;
   tuples: unknown[][];
 }
 
@@ -190,26 +177,25 @@ class Writer implements Executor {
     this.deferred += sql;
   }
 
-  /**
-   * An appended INSERT … VALUES waits for the group's COMMIT, merged with the other items' rows for
-   * the same table into one multi-row INSERT: SQLite compiles one statement per group instead of
-   * one per item (an audit row per Create cost ~12% of Creates/s when each was its own statement).
-   * The item's rows join the group only if the item succeeds (keepAppended), and a table's
-   * Sequencer (ObjectStore.sequence) may fill them in just before the COMMIT. Other statements are
-   * sent with the next statement, like the savepoint; the item then counts as started.
-   */
+  /** A statement sent with the next one; the item counts as started (its savepoint goes too). */
   append(statement: Statement): Promise<void> {
-    const insert = insertShape(statement.sql);
-    const width = insert?.width ?? 0;
-    if (!insert || width === 0 || statement.params.length % width !== 0) {
-      this.deferred += `${toScript([statement])};`;
-      this.sent = true;
-      return Promise.resolve();
-    }
-    const { prefix } = insert;
-    let rows = this.itemRows.get(prefix);
-    if (!rows) this.itemRows.set(prefix, (rows = { table: insert.table, width, tuples: [] }));
-    for (let i = 0; i < statement.params.length; i += width) rows.tuples.push(statement.params.slice(i, i + width));
+    this.deferred += `${toScript([statement])};`;
+    this.sent = true;
+    return Promise.resolve();
+  }
+
+  /**
+   * Appended rows wait for the group's COMMIT, merged with the other items' rows for the same table
+   * into one multi-row INSERT: SQLite compiles one statement per group instead of one per item (an
+   * audit row per Create cost ~12% of Creates/s when each was its own statement). The item's rows
+   * join the group only if the item succeeds (keepAppended), and a table's Sequencer
+   * (ObjectStore.sequence) may fill them in just before the COMMIT.
+   */
+  appendRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    const prefix = `INSERT INTO ${table} (${columns.join(',')})`;
+    let appended = this.itemRows.get(prefix);
+    if (!appended) this.itemRows.set(prefix, (appended = { table, tuples: [] }));
+    for (const row of rows) appended.tuples.push([...row]);
     return Promise.resolve();
   }
 

@@ -124,6 +124,13 @@ export interface StoreTransaction extends StoreReader {
    */
   append(statement: { sql: string; params: readonly unknown[] }): Promise<void>;
   /**
+   * Rows for another module's table (each the values of `columns`, in order), part of this
+   * transaction like `append`. On SQLite they go in with the commit group's COMMIT, merged with the
+   * group's other rows for that table into one INSERT (after the table's Sequencer, if any, filled
+   * them in); on PostgreSQL they are inserted at once.
+   */
+  appendRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
+  /**
    * Stores a new object; `StoreError('DUPLICATE')` if the uid exists, `StoreError('NAME_TAKEN')` if
    * one of its Name values is another object's of the same owner (also from `update`).
    */
@@ -182,8 +189,7 @@ export interface ObjectStore {
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
   stats(): StoreStats;
   /**
-   * SQLite only: `sequencer` fills in the rows appended to `table` (StoreTransaction.append of an
-   * INSERT) by the items of a commit group, in order, inside the group's transaction just before
+   * SQLite only: `sequencer` fills in the rows appended to `table` (StoreTransaction.appendRows) by the items of a commit group, in order, inside the group's transaction just before
    * its COMMIT, when it holds the write lock across processes. The audit log gives its rows their
    * places in the hash chain this way, in the same transaction. Absent on PostgreSQL.
    */
