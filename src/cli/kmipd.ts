@@ -38,7 +38,8 @@ Commands:
   rotate-master-key
           Generate a new master key in the HSM and re-seal every stored key under it, while
           servers keep running (kmipd rotate-master-key --help)
-  audit   The audit signing key: print its public key, rotate it (kmipd audit --help)
+  audit   The audit log: print the signing key's public key, rotate the key, archive old
+          records (kmipd audit --help)
 
 Options:
   -h, --help      Show this help
