@@ -30,7 +30,8 @@
  */
 import type { Logger } from 'pino';
 import type { SigningKey, SigningKeys } from '../keys/types.js';
-import type { ObjectStore, StoreTransaction } from '../store/types.js';
+import { detached } from '../store/index.js';
+import type { ObjectStore, Sequenced, StoreTransaction } from '../store/types.js';
 import { type Checkpoint, checkpointMessage } from './checkpoint.js';
 import { type AuditFields, type AuditRow, COLUMN, GENESIS_HASH, chainHash, INSERT_COLUMNS, insertRows } from './record.js';
 
@@ -96,6 +97,8 @@ export class AuditLog {
   private dirty = false;
   /** The store chains rows as it commits them (SQLite): no chainer cycle per write. */
   private sequenced = false;
+  /** The chain head after the last commit group this node sequenced (SQLite), if it committed. */
+  private head: ChainHead | undefined;
   /** Rows sequenced since the last checkpoint this node signed (an estimate: a failed commit's count too). */
   private sinceCheckpoint = 0;
   private closed = false;
@@ -113,14 +116,21 @@ export class AuditLog {
     // SQLite: rows get their places in the chain in the very commit that writes them (the store
     // holds the write lock then, across processes too). PostgreSQL: the chainer does it after.
     if (this.store.sequence) {
-      this.store.sequence(AUDIT_TABLE, (db, rows) => this.sequenceRows(db, rows));
+      this.store.sequence(AUDIT_TABLE, (db, rows, fresh) => this.sequenceRows(db, rows, fresh));
       this.sequenced = true;
     }
   }
 
-  /** Gives a commit group's rows (insertRows rows) their seq, prev_hash and hash. */
-  private async sequenceRows(db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][]): Promise<void> {
-    let { seq, hash } = await chainHead(db);
+  /**
+   * Gives a commit group's rows (insertRows rows) their seq, prev_hash and hash. The chain head is
+   * remembered from the last group this node committed, so that a group need not wait to read it
+   * (the store checks the assumption in the COMMIT: another process or the chainer may have moved
+   * it); only a head that is a row of the table is remembered.
+   */
+  private async sequenceRows(db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][], fresh: boolean): Promise<Sequenced> {
+    const remembered = fresh ? undefined : this.head;
+    const from = remembered ?? (await chainHead(db));
+    let { seq, hash } = from;
     this.sinceCheckpoint += rows.length;
     if (this.sinceCheckpoint >= this.checkpointRows && !this.dirty) {
       this.dirty = true;
@@ -134,6 +144,15 @@ export class AuditLog {
       row[COLUMN.prevHash] = prev;
       row[COLUMN.hash] = hash;
     }
+    const next = { seq, hash };
+    this.head = undefined;
+    return {
+      // seq and hash are digits and hex: nothing to quote.
+      ...(remembered ? { assume: `(SELECT seq || ':' || hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1) = '${remembered.seq}:${remembered.hash}'` } : {}),
+      settle: (committed) => {
+        this.head = committed ? next : undefined;
+      },
+    };
   }
 
   /** Loads (or creates) the signing key, chains what a previous run left unchained, and starts the chainer. */
@@ -229,7 +248,8 @@ export class AuditLog {
   private schedule(ms: number): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.cycle().finally(() => this.schedule(this.dirty ? this.chainIntervalMs : IDLE_POLL_MS)), ms);
+    // Often scheduled from inside a store transaction (wrote): the cycle runs on its own.
+    this.timer = detached(() => setTimeout(() => void this.cycle().finally(() => this.schedule(this.dirty ? this.chainIntervalMs : IDLE_POLL_MS)), ms));
     this.timer.unref();
   }
 
@@ -296,7 +316,10 @@ export class AuditLog {
         hash = chainHash(prev, seq, row.digest);
         values.push(row.id, seq, prev, hash);
       }
-      if (rows.length > 0) await tx.append(chainUpdate(this.store.client, values, rows.length));
+      if (rows.length > 0) {
+        this.head = undefined; // moved by this transaction (its own check would catch it too)
+        await tx.append(chainUpdate(this.store.client, values, rows.length));
+      }
       const [cp] = await tx.query<{ seq: number | string; time: string }>('SELECT seq, time FROM audit_checkpoints ORDER BY seq DESC, id DESC LIMIT 1');
       const lastCheckpoint = cp ? { seq: Number(cp.seq), time: Date.parse(cp.time) } : undefined;
       return { head: { seq, hash }, chained: rows.length, lastCheckpoint };

@@ -99,7 +99,7 @@ export const certify: OperationDefinition = {
     const record = await certificateRecord(ctx, certUid, der, [...kept, ...links], now);
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, kept, ctx);
-      await tx.insert(record);
+      await tx.insert(record, { uidGenerated: true });
       if (publicKey !== undefined) {
         const current = await ownObject(tx, publicKey.uid, ctx);
         current.attributes = stampLastChange([...current.attributes, linkItem(L.CertificateLink, certUid)], now);

@@ -271,8 +271,8 @@ export const createKeyPair: OperationDefinition = {
     const pair = await buildPair(ctx, keys, { privateKey, publicKey });
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, [...privateKey, ...publicKey], ctx);
-      await tx.insert(pair.privateRecord);
-      await tx.insert(pair.publicRecord);
+      await tx.insert(pair.privateRecord, { uidGenerated: true });
+      await tx.insert(pair.publicRecord, { uidGenerated: true });
     });
     return pairResponse(pair);
   },

@@ -107,7 +107,7 @@ export const createSplitKey: OperationDefinition = {
 
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, requested, ctx);
-      for (const record of records) await tx.insert(record);
+      for (const record of records) await tx.insert(record, { uidGenerated: true });
       if (baseUid !== undefined) {
         const base = await ownObject(tx, baseUid, ctx);
         base.attributes = stampLastChange([...base.attributes, ...uids.map((u) => linkItem(Enum.LinkType.ChildLink, u))], now);

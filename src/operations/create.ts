@@ -162,7 +162,7 @@ export const create: OperationDefinition = {
     const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType, state, owner: ctx.identity.name, attributes, sealedValue };
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record);
+      await tx.insert(record, { uidGenerated: true });
     });
     const out: Item[] = [item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey), uidItem(uid)];
     return out;
@@ -190,7 +190,7 @@ async function createResident(ctx: OperationContext, uid: string, requested: Ite
   try {
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record);
+      await tx.insert(record, { uidGenerated: true });
     });
   } catch (err) {
     await discardResident(ctx, refAttr);

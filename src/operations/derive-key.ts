@@ -147,7 +147,7 @@ export const deriveKey: OperationDefinition = {
           protectionStorageMask: protectionStorageMask(ctx),
         });
         await checkNamesUnique(tx, requested, ctx);
-        await tx.insert({ uid: uid as UniqueIdentifier, objectType, state, owner: ctx.identity.name, attributes, sealedValue });
+        await tx.insert({ uid: uid as UniqueIdentifier, objectType, state, owner: ctx.identity.name, attributes, sealedValue }, { uidGenerated: true });
         for (const base of current) {
           base.attributes = stampLastChange([...base.attributes, linkItem(Enum.LinkType.DerivedKeyLink, uid)], now);
           await tx.update(base);

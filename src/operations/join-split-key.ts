@@ -85,7 +85,7 @@ export const joinSplitKey: OperationDefinition = {
           protectionStorageMask: protectionStorageMask(ctx),
         });
         await checkNamesUnique(tx, requested, ctx);
-        await tx.insert({ uid: uid as UniqueIdentifier, objectType, state, owner: ctx.identity.name, attributes, sealedValue });
+        await tx.insert({ uid: uid as UniqueIdentifier, objectType, state, owner: ctx.identity.name, attributes, sealedValue }, { uidGenerated: true });
         for (const partUid of uids) {
           const part = await ownObject(tx, partUid, ctx);
           part.attributes = stampLastChange([...part.attributes, linkItem(Enum.LinkType.DerivedKeyLink, uid)], now);

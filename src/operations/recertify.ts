@@ -95,7 +95,7 @@ export const recertify: OperationDefinition = {
       current.attributes = stampLastChange([...current.attributes.filter((a) => a.tag !== Tag.Name), linkItem(L.ReplacementObjectLink, newUid)], now);
       await tx.update(current);
       await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record);
+      await tx.insert(record, { uidGenerated: true });
       if (publicKeyUid !== undefined) {
         const key = await tx.get(publicKeyUid, ctx.identity.name);
         if (key !== undefined) {

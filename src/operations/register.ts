@@ -87,7 +87,7 @@ export const register: OperationDefinition = {
     const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType, state, owner: ctx.identity.name, attributes: [...attributes, ...derived], sealedValue };
     await ctx.store.transaction(async (tx) => {
       await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record);
+      await tx.insert(record, { uidGenerated: true });
     });
     return [uidItem(uid)];
   },

@@ -130,8 +130,8 @@ export const rekeyKeyPair: OperationDefinition = {
       }
       const newNames = [...request.common, ...request.privateKey, ...request.publicKey].filter((a) => a.tag === Tag.Name && ![...before.priv.attributes, ...before.pub.attributes].some((b) => sameItem(a, b)));
       await checkNamesUnique(tx, newNames, ctx);
-      await tx.insert(pair.privateRecord);
-      await tx.insert(pair.publicRecord);
+      await tx.insert(pair.privateRecord, { uidGenerated: true });
+      await tx.insert(pair.publicRecord, { uidGenerated: true });
     });
     return pairResponse(pair);
   },

@@ -167,7 +167,7 @@ async function storeReplacement(
     await checkNamesUnique(tx, requested, ctx);
     const record: ManagedObjectRecord = { uid: newUid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes: [...attributes, ...(made.extra ?? [])] };
     if (made.sealedValue !== undefined) record.sealedValue = made.sealedValue;
-    await tx.insert(record);
+    await tx.insert(record, { uidGenerated: true });
   });
 }
 

@@ -22,7 +22,7 @@ import { type ProtocolVersion, LATEST, SUPPORTED_VERSIONS, isV2, negotiate, vers
 import { type Clock, type OperationContext, type OperationRegistry, type ServerDescription, systemClock } from '../operations/registry.js';
 import { rememberEncoding } from './encoded.js';
 import type { KmipProcessor, RequestContext } from './types.js';
-import { type ObjectStore, type StoreReader, type StoreTransaction, StoreError } from '../store/types.js';
+import { type InsertOptions, type ObjectStore, type StoreReader, type StoreTransaction, StoreError } from '../store/types.js';
 import { ForwardingTransaction } from '../store/forwarding.js';
 import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
 import type { Keyring } from '../keys/types.js';
@@ -548,9 +548,9 @@ class TrackedTransaction extends ForwardingTransaction {
     super(tx);
   }
 
-  override insert(record: ManagedObjectRecord): Promise<void> {
+  override insert(record: ManagedObjectRecord, options?: InsertOptions): Promise<void> {
     this.touched.add(record.uid);
-    return super.insert(record);
+    return super.insert(record, options);
   }
 
   override update(record: ManagedObjectRecord): Promise<void> {

@@ -26,7 +26,7 @@ import { isNotExtractable } from '../operations/hsm-resident.js';
 import { notifyPayload } from '../operations/notify.js';
 import { putPayload } from '../operations/put.js';
 import type { Keyring } from '../keys/types.js';
-import type { ObjectStore, StoreTransaction } from '../store/types.js';
+import type { InsertOptions, ObjectStore, StoreTransaction } from '../store/types.js';
 import { ForwardingTransaction } from '../store/forwarding.js';
 import type { KmipProcessor } from './types.js';
 
@@ -191,8 +191,8 @@ class WatchedTransaction extends ForwardingTransaction {
     super(tx);
   }
 
-  override async insert(record: ManagedObjectRecord): Promise<void> {
-    await super.insert(record);
+  override async insert(record: ManagedObjectRecord, options?: InsertOptions): Promise<void> {
+    await super.insert(record, options);
     if (this.watched(record.owner)) this.changes.push({ kind: 'inserted', after: snapshot(record) });
   }
 

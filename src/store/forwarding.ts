@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js';
-import type { LocateQuery, ResealPage, StoreTransaction } from './types.js';
+import type { InsertOptions, LocateQuery, ResealPage, StoreTransaction } from './types.js';
 
 export class ForwardingTransaction implements StoreTransaction {
   constructor(protected readonly tx: StoreTransaction) {}
@@ -50,8 +50,8 @@ export class ForwardingTransaction implements StoreTransaction {
     return this.tx.resealValues(cursor, limit, reseal);
   }
 
-  insert(record: ManagedObjectRecord): Promise<void> {
-    return this.tx.insert(record);
+  insert(record: ManagedObjectRecord, options?: InsertOptions): Promise<void> {
+    return this.tx.insert(record, options);
   }
 
   update(record: ManagedObjectRecord): Promise<void> {

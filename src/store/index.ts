@@ -10,6 +10,7 @@ import type { ObjectStore, StoreConfig } from './types.js';
 export * from './types.js';
 export { filterFor, indexKeys, attributeName } from './keys.js';
 export { seed, type SeedOptions } from './seed.js';
+export { detached } from './repository.js';
 
 /** Opens the store and brings its schema up to date (knex migrations). */
 export function openStore(config: StoreConfig): Promise<ObjectStore> {

@@ -13,7 +13,7 @@ import type { ManagedObjectRecord, UniqueIdentifier } from '../objects/types.js'
 import { decode, encode, type Item } from '../ttlv/index.js';
 import { attributeName, indexKeys, refName } from './keys.js';
 import { locateSql } from './locate.js';
-import { type LocateQuery, type ResealPage, StoreError, type StoreTransaction } from './types.js';
+import { type InsertOptions, type LocateQuery, type ResealPage, StoreError, type StoreTransaction } from './types.js';
 
 /** Where a repository's statements go. */
 export interface Executor {
@@ -61,6 +61,14 @@ export function inTransactionScope<T>(fn: () => Promise<T>): Promise<T> {
   return checkNesting ? transactionScope.run(true, fn) : fn();
 }
 
+/**
+ * Runs `fn` outside any transaction scope: for timers and callbacks set up inside a transaction
+ * function that run later, on their own (they would otherwise inherit the scope and be refused).
+ */
+export function detached<T>(fn: () => T): T {
+  return checkNesting ? transactionScope.exit(fn) : fn();
+}
+
 /** Whether the caller runs inside a transaction function (always false when nesting is not checked). */
 export function insideTransaction(): boolean {
   return checkNesting && transactionScope.getStore() === true;
@@ -70,9 +78,8 @@ export function nestedError(what: 'transaction' | 'read'): StoreError {
   return new StoreError('NESTED_TRANSACTION', `a store ${what} was started inside a transaction; use the transaction's own methods`);
 }
 
-/** Attribute rows per INSERT: 6 parameters each, under SQLite's 32,766. */
+/** Attribute rows per INSERT: up to 6 parameters each, under SQLite's 32,766. */
 const ROWS_PER_INSERT = 5000;
-const PARAMS_PER_ROW = 6;
 
 interface ObjectRow {
   id: number | string;
@@ -191,13 +198,32 @@ export class Repository implements StoreTransaction {
     return query.groupMember === 'Default' ? Math.min(n, 1) : n;
   }
 
-  async insert(record: ManagedObjectRecord): Promise<void> {
+  async insert(record: ManagedObjectRecord, options: InsertOptions = {}): Promise<void> {
+    const db = this.open();
     const object: Statement = {
       sql: 'INSERT INTO objects (uid, owner, object_type, state, sealed_value, activation_date, deactivation_date, storage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       params: [record.uid, record.owner, Enum.ObjectType[record.objectType], Enum.State[record.state], sealed(record), ...derivedColumns(record)],
     };
+    if (options.uidGenerated === true && db.dialect === 'sqlite3' && db.append) {
+      // Written with the group's COMMIT (InsertOptions.uidGenerated): the uid cannot be taken, and a
+      // Name that is could only fail there, so it is looked up first. This runs on the one write
+      // connection holding the write lock, after the group's earlier items' writes: nothing can take
+      // the Name between this check and the COMMIT.
+      const names = nameKeys(record.attributes);
+      if (names.length > 0) {
+        const taken = await db.all('SELECT 1 FROM object_names WHERE owner = ? AND name IN (' + names.map(() => '?').join(', ') + ') LIMIT 1', [record.owner, ...names]);
+        if (taken.length > 0) throw nameTaken(record);
+      }
+      await db.append(object);
+      // The attribute rows name the object by last_insert_rowid(): the objects INSERT just before it
+      // in the same script set it, and inserts into attributes (WITHOUT ROWID) leave it alone.
+      for (const statement of attributeRowInserts([[LAST_INSERTED, record.attributes]])) await db.append(statement);
+      // object_names is a rowid table: its own inserts move last_insert_rowid(), so it names the uid.
+      for (const statement of nameInserts([[{ uid: record.uid }, record.attributes]])) await db.append(statement);
+      return;
+    }
     try {
-      await this.open().script([object, ...attributeInserts([[{ uid: record.uid }, record.attributes]])]);
+      await db.script([object, ...attributeInserts([[{ uid: record.uid }, record.attributes]])]);
     } catch (err) {
       if (isNameViolation(err)) throw nameTaken(record);
       if (isUniqueViolation(err)) throw new StoreError('DUPLICATE', `an object with Unique Identifier ${record.uid} exists`);
@@ -281,30 +307,55 @@ function sealed(record: ManagedObjectRecord): Buffer | null {
   return value === undefined ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-/** An object by its id, or by its uid when the id is not known yet (the row of a Create). */
-export type ObjectRef = { id: number | string } | { uid: string };
+/**
+ * An object by its id, or by its uid when the id is not known yet (the row of a Create), or (SQLite)
+ * as the row the statement before inserted.
+ */
+export type ObjectRef = { id: number | string } | { uid: string } | typeof LAST_INSERTED;
+const LAST_INSERTED = { lastInserted: true } as const;
+
+function objectIdSql(object: ObjectRef): { sql: string; params: unknown[] } {
+  if ('id' in object) return { sql: '?', params: [object.id] };
+  if ('uid' in object) return { sql: '(SELECT id FROM objects WHERE uid = ?)', params: [object.uid] };
+  return { sql: 'last_insert_rowid()', params: [] };
+}
+
+/** The `object_names` keys of a record's Name values (as nameInserts derives them). */
+function nameKeys(attributes: readonly Item[]): string[] {
+  const keys: string[] = [];
+  for (const it of attributes) {
+    if (it.tag !== Tag.Name) continue;
+    const key = indexKeys(it).text;
+    if (key !== null && !keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
 export type AttributeRows = readonly (readonly [object: ObjectRef, attributes: readonly Item[]])[];
 
 /** The INSERTs for the attribute rows of several objects: as few statements as the driver allows. */
 export function attributeInserts(objects: AttributeRows): Statement[] {
-  const rows: string[] = [];
-  const params: unknown[] = [];
+  return [...attributeRowInserts(objects), ...nameInserts(objects)];
+}
+
+/** The `attributes` rows alone (attributeInserts without the `object_names` rows). */
+function attributeRowInserts(objects: AttributeRows): Statement[] {
+  const rows: { sql: string; params: unknown[] }[] = [];
   for (const [object, attributes] of objects) {
-    const objectId = 'id' in object ? '?' : '(SELECT id FROM objects WHERE uid = ?)';
+    const id = objectIdSql(object);
     attributes.forEach((it, position) => {
       const keys = indexKeys(it);
-      rows.push(`(${objectId}, ?, ?, ?, ?, ?)`);
-      params.push('id' in object ? object.id : object.uid, position, attributeName(it), encode(it), keys.text, keys.num);
+      rows.push({ sql: `(${id.sql}, ?, ?, ?, ?, ?)`, params: [...id.params, position, attributeName(it), encode(it), keys.text, keys.num] });
     });
   }
   const statements: Statement[] = [];
   for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
+    const chunk = rows.slice(at, at + ROWS_PER_INSERT);
     statements.push({
-      sql: `INSERT INTO attributes (object_id, position, name, value, text_key, num_key) VALUES ${rows.slice(at, at + ROWS_PER_INSERT).join(', ')}`,
-      params: params.slice(at * PARAMS_PER_ROW, (at + ROWS_PER_INSERT) * PARAMS_PER_ROW),
+      sql: `INSERT INTO attributes (object_id, position, name, value, text_key, num_key) VALUES ${chunk.map((r) => r.sql).join(', ')}`,
+      params: chunk.flatMap((r) => r.params),
     });
   }
-  return [...statements, ...nameInserts(objects)];
+  return statements;
 }
 
 const NAME_KEY = refName('Name');
@@ -316,13 +367,14 @@ const NAME_KEY = refName('Name');
  */
 function nameInserts(objects: AttributeRows): Statement[] {
   const named = objects.filter(([, attributes]) => attributes.some((a) => a.tag === Tag.Name));
+  if (named.some(([object]) => object === LAST_INSERTED)) throw new TypeError('object_names rows need the id or uid of their object');
   const statements: Statement[] = [];
   for (let at = 0; at < named.length; at += ROWS_PER_INSERT) {
     const chunk = named.slice(at, at + ROWS_PER_INSERT);
-    const ids = chunk.map(([object]) => ('id' in object ? '?' : '(SELECT id FROM objects WHERE uid = ?)')).join(', ');
+    const ids = chunk.map(([object]) => objectIdSql(object));
     statements.push({
-      sql: `INSERT INTO object_names (owner, name, object_id) SELECT DISTINCT o.owner, a.text_key, o.id FROM attributes a JOIN objects o ON o.id = a.object_id WHERE a.object_id IN (${ids}) AND a.name = ? AND a.text_key IS NOT NULL`,
-      params: [...chunk.map(([object]) => ('id' in object ? object.id : object.uid)), NAME_KEY],
+      sql: `INSERT INTO object_names (owner, name, object_id) SELECT DISTINCT o.owner, a.text_key, o.id FROM attributes a JOIN objects o ON o.id = a.object_id WHERE a.object_id IN (${ids.map((id) => id.sql).join(', ')}) AND a.name = ? AND a.text_key IS NOT NULL`,
+      params: [...ids.flatMap((id) => id.params), NAME_KEY],
     });
   }
   return statements;

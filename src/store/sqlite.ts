@@ -30,17 +30,25 @@
  *   COMMIT                                                      one fsync, then fn₁ and fn₃ resolve
  *
  * The functions of a group run one after another (savepoints nest, they do not interleave), so
- * each item sees the items before it, as if it ran alone after them: serializable. While the
- * COMMIT's fsync runs in libuv's thread pool, new items queue up and form the next group, so the
- * fsync rate no longer bounds the item rate. If BEGIN, a savepoint or COMMIT fails (disk full,
- * I/O error), the whole group is rolled back and every item in it rejects.
+ * each item sees the items before it, as if it ran alone after them: serializable. If BEGIN, a
+ * savepoint or COMMIT fails (disk full, I/O error), the whole group is rolled back and every item
+ * in it rejects.
  *
- * Round trips to the database thread are then the cost (tens of µs each), so the savepoint
- * statements do not get their own: `SAVEPOINT itemN` (and the previous item's RELEASE) are sent
- * with the item's first statement, and an item that touched nothing needs none. Each item's
- * savepoint has its own name, so if that combined call fails before the SAVEPOINT ran, the
- * ROLLBACK TO finds no such savepoint and the whole group fails — never an earlier item's work.
- * A Create is thus two round trips (Repository.insert's script: see Writer.script).
+ * Round trips to the database thread are then the cost (tens of µs each, and the writer waits for
+ * the main thread between them), so statements are sent as late as possible:
+ *   - A write nothing waits for (StoreTransaction.append, appendRows, and the insert of a record
+ *     whose uid was just generated: InsertOptions.uidGenerated) is held back and sent with the next
+ *     statement the group must send, or with its COMMIT. A group of Creates is one call: BEGIN,
+ *     every item's INSERTs, the audit rows, COMMIT.
+ *   - An item's SAVEPOINT is set only if something of it is sent before the COMMIT (a read, or a
+ *     statement whose result it needs), in front of its held-back writes; an item whose writes are
+ *     all held back needs none, and if it fails they are simply dropped. Each savepoint has its own
+ *     name, so if the call carrying it fails before it ran, the ROLLBACK TO finds no such savepoint
+ *     and the whole group fails — never an earlier item's work.
+ *   - Commits overlap the next group: while SQLite executes a group's COMMIT script, the next group
+ *     runs its items (their writes held back) and takes in the jobs that arrive; whatever it sends
+ *     waits for that COMMIT, and it commits only once that one has ended, so one COMMIT is in flight
+ *     and groups stay as large as the load makes them.
  *
  * Reads (`read`) run on separate read-only connections inside a deferred transaction: a WAL
  * snapshot of committed data, never the writer's uncommitted group, and never waiting for it
@@ -71,6 +79,9 @@ const WRITER_PRAGMAS = [
 const READER_PRAGMAS = ['query_only = ON', 'busy_timeout = 5000', 'cache_size = -16384'].map((p) => `PRAGMA ${p};`).join(' ');
 
 const DEFAULT_READERS = 4;
+/** The writer's temporary table checking sequencers' assumptions (Writer.appendedSql): a row is inserted only when one failed, and the CHECK refuses it. */
+const ASSUMPTIONS = 'kmipd_assumptions';
+const ASSUMPTION_FAILED = 'sequencer_assumption_failed';
 /** Commits between WAL checkpoints (see Checkpointer): a group writes a few pages, so about SQLite's 1,000-page default. */
 const CHECKPOINT_EVERY_COMMITS = 200;
 const DEFAULT_MAX_GROUP_SIZE = 512;
@@ -102,6 +113,7 @@ export async function openSqliteStore(config: SqliteStoreConfig): Promise<Object
     const wal = mode?.journal_mode.toLowerCase() === 'wal';
     // No WAL to sync on the side (an in-memory database): SQLite syncs in COMMIT, as it would in FULL.
     if (!wal) await writer.exec('PRAGMA synchronous = FULL');
+    await writer.exec(`CREATE TEMP TABLE ${ASSUMPTIONS} (held INTEGER CONSTRAINT ${ASSUMPTION_FAILED} CHECK (held))`);
     await knex.migrate.latest({ migrationSource });
     for (let i = 0; i < (config.readers ?? DEFAULT_READERS); i++) opened.push(await SqliteConnection.open(config.filename, READER_PRAGMAS));
     const sync = wal ? new WalSync(`${config.filename}-wal`) : undefined;
@@ -150,8 +162,10 @@ class Writer implements Executor {
   private readonly itemRows = new Map<string, AppendedRows>();
   /** Rows the group's finished items appended, sent with its COMMIT. */
   private readonly groupRows = new Map<string, AppendedRows>();
-  /** Whether the deferred statements of the current item have been sent. */
-  private sent = false;
+  /** The end of the previous commit group (see `after`). */
+  private previous: Promise<void> = Promise.resolve();
+  /** The current item: its savepoint, whether it was set, where its deferred statements start. */
+  private item: { savepoint: string; mark: number; set: boolean } | undefined;
   private readonly viaDeferred: Pick<sqlite3.Database, 'all' | 'run'>;
 
   constructor(
@@ -177,10 +191,9 @@ class Writer implements Executor {
     this.deferred += sql;
   }
 
-  /** A statement sent with the next one; the item counts as started (its savepoint goes too). */
+  /** A statement sent with the next one, or with the group's COMMIT (the item's savepoint goes before it if it is sent earlier). */
   append(statement: Statement): Promise<void> {
     this.deferred += `${toScript([statement])};`;
-    this.sent = true;
     return Promise.resolve();
   }
 
@@ -216,51 +229,143 @@ class Writer implements Executor {
   }
 
   /** The group's appended rows as INSERT statements (after their sequencers ran), to send with its COMMIT. */
-  async takeAppended(sequencers: ReadonlyMap<string, Sequencer>): Promise<string> {
-    let sql = '';
-    for (const [prefix, rows] of this.groupRows) {
-      const sequencer = sequencers.get(rows.table);
-      if (sequencer) await sequencer({ query: (q, params = []) => this.all(q, params) }, rows.tuples);
-      sql += `${prefix} VALUES ${rows.tuples.map((tuple) => `(${tuple.map(literal).join(',')})`).join(',')};`;
+  /**
+   * The group's appended rows as INSERT statements, after their sequencers filled them in, with the
+   * checks of what the sequencers assumed in front (see Sequenced.assume).
+   */
+  private async appendedSql(
+    rows: readonly [string, AppendedRows][],
+    sequencers: ReadonlyMap<string, Sequencer>,
+    fresh: boolean,
+    db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> },
+  ): Promise<{ sql: string; settle: ((committed: boolean) => void)[] }> {
+    let checks = '';
+    let inserts = '';
+    const settle: ((committed: boolean) => void)[] = [];
+    for (const [prefix, appended] of rows) {
+      const sequencer = sequencers.get(appended.table);
+      if (sequencer) {
+        const sequenced = await sequencer(db, appended.tuples, fresh);
+        if (sequenced?.assume) checks += `INSERT INTO temp.${ASSUMPTIONS} (held) SELECT 0 WHERE NOT coalesce((${sequenced.assume}), 0);`;
+        if (sequenced?.settle) settle.push(sequenced.settle);
+      }
+      inserts += `${prefix} VALUES ${appended.tuples.map((tuple) => `(${tuple.map(literal).join(',')})`).join(',')};`;
     }
-    this.groupRows.clear();
-    return sql;
+    return { sql: checks + inserts, settle };
   }
 
-  /** Starts an item: its savepoint is deferred. */
+  /**
+   * Starts an item. Its savepoint is set only if something of the item reaches the database before
+   * the COMMIT (a read, or a statement whose result it waits for): it goes in front of the item's
+   * deferred statements then. An item whose writes all wait for the COMMIT needs none: they stay in
+   * the group's script, and if the item fails they are simply dropped (endItem).
+   */
   startItem(savepoint: string): void {
-    this.defer(`SAVEPOINT ${savepoint};`);
-    this.sent = false;
+    this.item = { savepoint, mark: this.deferred.length, set: false };
   }
 
-  /** Whether the item's savepoint reached the database (it ran a statement). */
-  get itemStarted(): boolean {
-    return this.sent;
-  }
-
-  /** Forgets an item that ran no statement: its savepoint was never sent. */
-  dropItem(savepoint: string): void {
-    this.deferred = this.deferred.slice(0, this.deferred.length - `SAVEPOINT ${savepoint};`.length);
+  /**
+   * Ends the current item: kept (its savepoint, if set, released with the next statement), or
+   * undone (rolled back to its savepoint, or its unsent statements dropped).
+   */
+  async endItem(ok: boolean): Promise<void> {
+    const item = this.item;
+    this.item = undefined;
+    if (!item) return;
+    if (!item.set) {
+      if (!ok) this.deferred = this.deferred.slice(0, item.mark);
+    } else if (ok) {
+      this.defer(`RELEASE ${item.savepoint};`);
+    } else {
+      await this.exec(`ROLLBACK TO ${item.savepoint}; RELEASE ${item.savepoint}`);
+    }
   }
 
   discardDeferred(): void {
     this.deferred = '';
+    this.item = undefined;
   }
 
+  /** The deferred statements to send now, the current item's savepoint set in front of its own. */
   private take(): string {
-    const sql = this.deferred;
+    let sql = this.deferred;
+    const item = this.item;
+    if (item && !item.set) {
+      sql = `${sql.slice(0, item.mark)}SAVEPOINT ${item.savepoint};${sql.slice(item.mark)}`;
+      item.set = true;
+    }
     this.deferred = '';
-    this.sent = true;
+    if (item) item.mark = 0;
     return sql;
   }
 
+  /** Sends the deferred statements (after the previous group's end). */
   async flush(): Promise<void> {
+    await this.previous;
     if (this.deferred !== '') await this.conn.exec(this.take());
   }
 
   /** Sends the deferred statements and `sql` in one call. */
-  exec(sql: string): Promise<void> {
-    return this.conn.exec(this.take() + sql);
+  async exec(sql: string): Promise<void> {
+    await this.previous;
+    await this.conn.exec(this.take() + sql);
+  }
+
+  /**
+   * Sends the group's deferred statements and its COMMIT (no item is running), after the previous
+   * group's end. The next group may start its items before this resolves: see `after`.
+   */
+  commit(sequencers: ReadonlyMap<string, Sequencer>): Promise<void> {
+    const sql = this.deferred;
+    this.deferred = '';
+    const rows = [...this.groupRows];
+    this.groupRows.clear();
+    return this.previous.then(async () => {
+      // A sequencer that reads must read under the write lock, after the group's own statements:
+      // they (BEGIN IMMEDIATE first, unless sent already) go before its first query.
+      let unsent = sql;
+      const db = {
+        query: async <T>(q: string, params: readonly unknown[] = []): Promise<T[]> => {
+          if (unsent !== '') await this.conn.exec(unsent);
+          unsent = '';
+          return this.conn.all<T>(q, params);
+        },
+      };
+      let appended = await this.appendedSql(rows, sequencers, false, db);
+      try {
+        try {
+          await this.conn.exec(`${unsent}${appended.sql}COMMIT`);
+        } catch (err) {
+          // A sequencer's assumption failed (another connection wrote its table): the statements
+          // before the check ran, nothing after it did. Sequenced again from what is committed.
+          if (!(err instanceof Error && err.message.includes(ASSUMPTION_FAILED))) throw err;
+          appended.settle.forEach((settle) => settle(false));
+          unsent = '';
+          appended = await this.appendedSql(rows, sequencers, true, db);
+          await this.conn.exec(`${appended.sql}COMMIT`);
+        }
+      } catch (err) {
+        appended.settle.forEach((settle) => settle(false));
+        throw err;
+      }
+      appended.settle.forEach((settle) => settle(true));
+    });
+  }
+
+  /** Rolls the current group back (SQLite may have done so already). */
+  async rollback(): Promise<void> {
+    await this.previous;
+    await this.conn.exec('ROLLBACK').catch(() => undefined);
+  }
+
+  /** Everything sent from now on waits for `end`: the previous group's COMMIT, or its ROLLBACK if that failed (never rejects). */
+  after(end: Promise<void>): void {
+    this.previous = end;
+  }
+
+  /** Resolves when the last group sent has ended. */
+  idle(): Promise<void> {
+    return this.previous;
   }
 
   async all<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
@@ -283,7 +388,7 @@ class Writer implements Executor {
     const [first, ...rest] = statements;
     if (!first) return;
     await this.exec(toScript([first]));
-    for (const s of rest) await this.conn.run(s.sql, s.params);
+    for (const s of rest) await this.conn.run(s.sql, s.params); // after exec: the previous group has ended
   }
 
   table(name: string): Knex.QueryBuilder {
@@ -396,6 +501,8 @@ class SqliteStore implements ObjectStore {
   private readonly counters: StoreStats = { transactions: 0, failed: 0, commits: 0 };
   private readonly writer: Writer;
   private readonly sequencers = new Map<string, Sequencer>();
+  /** Wakes a group waiting for the previous COMMIT when a job arrives (see group). */
+  private arrived: (() => void) | undefined;
 
   constructor(
     private readonly knex: Knex,
@@ -415,6 +522,7 @@ class SqliteStore implements ObjectStore {
     if (this.sync?.failure) return Promise.reject(this.sync.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, settled: false, durable: options.durable !== false });
+      this.arrived?.();
       if (!this.draining) this.writing = this.drain();
     });
   }
@@ -450,6 +558,7 @@ class SqliteStore implements ObjectStore {
     this.closed = true;
     this.closing ??= (async () => {
       await this.writing;
+      await this.writer.idle();
       await this.checkpointer?.close();
       await this.sync?.close();
       await Promise.all([this.writer.conn.close(), this.readers.close()]);
@@ -474,33 +583,64 @@ class SqliteStore implements ObjectStore {
   private async group(): Promise<void> {
     const group: Job[] = [];
     const kept: [Job, unknown][] = [];
+    let committing: Promise<void>;
     const take = (): Job[] => {
       const jobs = this.queue.splice(0, this.maxGroupSize - group.length);
       group.push(...jobs);
       return jobs;
     };
+    // One COMMIT in flight at a time: while the previous group's runs, this one takes in the jobs
+    // that arrive, so groups stay as large as the load makes them.
+    let previousEnded = false;
+    const previous = this.writer.idle().then(() => {
+      previousEnded = true;
+    });
     try {
       let jobs = take();
       this.writer.defer('BEGIN IMMEDIATE;');
-      while (jobs.length > 0) {
-        for (const job of jobs) {
-          const outcome = await this.item(job);
-          if (outcome.ok) kept.push([job, outcome.value]);
-          else this.settle(job, outcome);
+      for (;;) {
+        while (jobs.length > 0) {
+          for (const job of jobs) {
+            const outcome = await this.item(job);
+            if (outcome.ok) kept.push([job, outcome.value]);
+            else this.settle(job, outcome);
+          }
+          jobs = take();
         }
+        if (previousEnded || group.length >= this.maxGroupSize) break;
+        await new Promise<void>((resolve) => {
+          this.arrived = resolve;
+          void previous.then(resolve);
+        });
+        this.arrived = undefined;
         jobs = take();
       }
-      await this.writer.exec(`${await this.writer.takeAppended(this.sequencers)}COMMIT`);
-      this.counters.commits++;
-      this.checkpointer?.committed();
+      committing = this.writer.commit(this.sequencers);
     } catch (err) {
       // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR), or BEGIN never ran.
       this.writer.discardDeferred();
       this.writer.dropAppended(true);
-      await this.writer.conn.exec('ROLLBACK').catch(() => undefined);
+      await this.writer.rollback();
       for (const job of group) this.settle(job, { ok: false, error: err });
       return;
     }
+    // Not awaited: the next group runs its items (whose writes mostly wait for their own COMMIT)
+    // while SQLite executes this one's; whatever the next group sends waits for this end.
+    this.writer.after(
+      committing.then(
+        () => this.committed(kept),
+        async (err: unknown) => {
+          await this.writer.conn.exec('ROLLBACK').catch(() => undefined);
+          for (const job of group) this.settle(job, { ok: false, error: err });
+        },
+      ),
+    );
+  }
+
+  /** A group's COMMIT succeeded: its items resolve once it is on disk. */
+  private committed(kept: readonly [Job, unknown][]): void {
+    this.counters.commits++;
+    this.checkpointer?.committed();
     // A group of non-durable items only (audit rows nobody waits for) requests no sync.
     if (!this.sync || !kept.some(([job]) => job.durable)) {
       for (const [job, value] of kept) this.settle(job, { ok: true, value });
@@ -528,9 +668,7 @@ class SqliteStore implements ObjectStore {
     repo.finish();
     if (outcome.ok) this.writer.keepAppended();
     else this.writer.dropAppended(false);
-    if (!this.writer.itemStarted) this.writer.dropItem(savepoint);
-    else if (outcome.ok) this.writer.defer(`RELEASE ${savepoint};`);
-    else await this.writer.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+    await this.writer.endItem(outcome.ok);
     return outcome;
   }
 

@@ -134,7 +134,7 @@ export interface StoreTransaction extends StoreReader {
    * Stores a new object; `StoreError('DUPLICATE')` if the uid exists, `StoreError('NAME_TAKEN')` if
    * one of its Name values is another object's of the same owner (also from `update`).
    */
-  insert(record: ManagedObjectRecord): Promise<void>;
+  insert(record: ManagedObjectRecord, options?: InsertOptions): Promise<void>;
   /**
    * Replaces the object's state, attributes and sealed value (absent → removed). The uid and
    * owner select the row; `StoreError('NOT_FOUND')` when there is none.
@@ -199,9 +199,33 @@ export interface ObjectStore {
 
 /**
  * Fills in appended rows (each the parameters of one VALUES tuple, in the INSERT's column order)
- * in place; `query` reads in the same transaction. If it throws, the commit group fails.
+ * in place; `query` reads in the same transaction. If it throws, the commit group fails. It runs
+ * once the previous group has committed (or failed) and may answer from what it remembers of that
+ * instead of querying, saying what it assumed (Sequenced); with `fresh` it must query.
  */
-export type Sequencer = (db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][]) => Promise<void>;
+export type Sequencer = (db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> }, rows: unknown[][], fresh: boolean) => Promise<Sequenced | void>;
+
+export interface Sequenced {
+  /**
+   * An SQL condition about the committed data that the sequencing took for granted (the chain head
+   * it remembered). It is checked in the COMMIT's script before the rows go in; if it does not hold
+   * (another connection wrote the table), the rows are sequenced again with `fresh`.
+   */
+  assume?: string;
+  /** Told whether the rows were committed (false also when they are sequenced again). */
+  settle?(committed: boolean): void;
+}
+
+export interface InsertOptions {
+  /**
+   * The record's uid was generated for it (a random UUID: 122 random bits), so no object can hold
+   * it already. On SQLite the record is then written with its commit group's COMMIT instead of at
+   * once, costing no round trip to the database thread (a Create: none instead of two). That is
+   * safe only for a write that cannot fail on its own: the uid cannot be taken, and the store
+   * checks the Name values first (a failure at the COMMIT would fail the whole group).
+   */
+  uidGenerated?: boolean;
+}
 
 export type StoreErrorCode = 'NOT_FOUND' | 'DUPLICATE' | 'NAME_TAKEN' | 'NESTED_TRANSACTION' | 'FINISHED' | 'CLOSED' | 'CORRUPT';
 

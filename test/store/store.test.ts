@@ -186,6 +186,50 @@ async function suite(t: Test, open: () => Promise<TestStore>): Promise<void> {
     t.same(await store.read((r) => r.locate({ attributes: [{ attribute: 'Name', text: 'batch-30' }] }, 'dave')), []);
   });
 
+  t.test('records with generated uids (written with the COMMIT on SQLite): one group, each item on its own', async (t) => {
+    const fresh = (tx: StoreTransaction, spec: Spec): Promise<UniqueIdentifier> => {
+      const r = record(tx, spec);
+      return tx.insert(r, { uidGenerated: true }).then(() => r.uid);
+    };
+    const taken = await create(store, { name: 'gen-taken', owner: 'gina' });
+    const failedAfterInsert = new Error('the item fails after its insert');
+    let seenByLater: boolean | undefined;
+    let firstUid: UniqueIdentifier | undefined;
+    // Submitted together: on SQLite they share one commit group.
+    const results = await Promise.allSettled([
+      store.transaction(async (tx) => (firstUid = await fresh(tx, { name: 'gen-1', owner: 'gina' }))),
+      store.transaction(async (tx) => {
+        await fresh(tx, { name: 'gen-undone', owner: 'gina' });
+        throw failedAfterInsert;
+      }),
+      store.transaction((tx) => fresh(tx, { name: 'gen-taken', owner: 'gina' })),
+      store.transaction((tx) => fresh(tx, { name: 'gen-1', owner: 'gina' })),
+      store.transaction(async (tx) => {
+        // A later item reads what an earlier one wrote, though it has not been sent on its own.
+        seenByLater = (await tx.count({ attributes: [{ attribute: 'Name', text: 'gen-1' }] }, 'gina')) === 1;
+        return fresh(tx, { owner: 'gina', extra: [item(Tag.ObjectGroup, 'TextString', 'gen-group')] });
+      }),
+    ]);
+    t.same(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled'],
+    );
+    t.equal((results[1] as PromiseRejectedResult).reason, failedAfterInsert);
+    t.match((results[2] as PromiseRejectedResult).reason, { name: 'StoreError', code: 'NAME_TAKEN' }, 'a Name held before the group');
+    t.match((results[3] as PromiseRejectedResult).reason, { name: 'StoreError', code: 'NAME_TAKEN' }, 'a Name taken by an earlier item of the same group');
+    // (On PostgreSQL the transactions run side by side; in a SQLite group one after another.)
+    if (store.client === 'sqlite3') t.equal(seenByLater, true, 'a later item sees an earlier item’s record');
+    t.same(await store.read((r) => r.locate({ attributes: [{ attribute: 'Name', text: 'gen-undone' }] }, 'gina')), [], 'the failed item left nothing');
+    t.same(await store.read((r) => r.locate({ attributes: [{ attribute: 'Name', text: 'gen-taken' }] }, 'gina')), [taken]);
+    const got = await store.read((r) => r.get(firstUid!, 'gina'));
+    t.same(got?.attributes.map((a) => a.tag), [Tag.Name, Tag.ObjectType, Tag.State, Tag.InitialDate], 'attribute rows belong to their own object');
+    t.same(Buffer.from(got!.sealedValue!), Buffer.from('sealed:gen-1'));
+    const grouped = await store.read((r) => r.locate({ attributes: [{ attribute: 'ObjectGroup', text: 'gen-group' }] }, 'gina'));
+    t.equal(grouped.length, 1);
+    t.same((await store.read((r) => r.get(grouped[0]!, 'gina')))?.attributes.map((a) => a.tag), [Tag.ObjectType, Tag.State, Tag.InitialDate, Tag.ObjectGroup]);
+    t.equal(await store.read((r) => r.count({}, 'gina')), 3);
+  });
+
   t.test('a duplicate Unique Identifier fails only its own transaction', async (t) => {
     const uid = await create(store, { name: 'original', owner: 'erin' });
     const results = await Promise.allSettled([
