@@ -18,11 +18,16 @@
  * digest is taken over the batch item with those fields emptied (see requestDigest), so even a
  * guessable plaintext cannot be confirmed from it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Tag } from '../kmip/registry.generated.js';
 import { type Item, encode } from '../ttlv/index.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** SHA-256 in hex (UTF-8 for text), one-shot: several per audited request, so no Hash object each time. */
+function sha256Hex(data: string | Uint8Array): string {
+  return hash('sha256', data, 'hex');
+}
 const DOMAIN = 'kmipd-audit-v1\n';
 
 export type AuditEvent = 'request' | 'connection';
@@ -134,12 +139,12 @@ export function contentDigest(f: AuditFields): string {
     f.scv,
     f.requestDigest,
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return sha256Hex(canonical);
 }
 
 /** The chain hash of the record at `seq` whose content digest is `content`. */
 export function chainHash(prevHash: string, seq: number, content: string): string {
-  return createHash('sha256').update(DOMAIN).update(prevHash).update(`\n${seq}\n`).update(content).digest('hex');
+  return sha256Hex(`${DOMAIN}${prevHash}\n${seq}\n${content}`);
 }
 
 /** The row of `audit_log` as the database holds it. */
@@ -277,7 +282,7 @@ const SECRET_TAGS = new Set<number>([
 
 /** SHA-256 (hex) of the batch item's TTLV with the secret fields emptied. */
 export function requestDigest(batchItem: Item): string {
-  return createHash('sha256').update(encode(redact(batchItem))).digest('hex');
+  return sha256Hex(encode(redact(batchItem)));
 }
 
 function redact(it: Item): Item {

@@ -144,10 +144,15 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
   };
 }
 
-/** Rows appended for one INSERT prefix: each tuple its parameters, in append order. */
+/**
+ * Rows appended for one INSERT prefix: each tuple its parameters, in append order, with their SQL
+ * literals rendered when appended (during the item, not between two COMMITs) and the values they
+ * were rendered from, so that only what a Sequencer changes is rendered again.
+ */
 interface AppendedRows {
   table: string;
   tuples: unknown[][];
+  rendered: { from: unknown[]; sql: string[] }[];
 }
 
 /**
@@ -207,8 +212,11 @@ class Writer implements Executor {
   appendRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
     const prefix = `INSERT INTO ${table} (${columns.join(',')})`;
     let appended = this.itemRows.get(prefix);
-    if (!appended) this.itemRows.set(prefix, (appended = { table, tuples: [] }));
-    for (const row of rows) appended.tuples.push([...row]);
+    if (!appended) this.itemRows.set(prefix, (appended = { table, tuples: [], rendered: [] }));
+    for (const row of rows) {
+      appended.tuples.push([...row]);
+      appended.rendered.push({ from: [...row], sql: row.map(literal) });
+    }
     return Promise.resolve();
   }
 
@@ -216,7 +224,10 @@ class Writer implements Executor {
   keepAppended(): void {
     for (const [prefix, rows] of this.itemRows) {
       const group = this.groupRows.get(prefix);
-      if (group) group.tuples.push(...rows.tuples);
+      if (group) {
+        group.tuples.push(...rows.tuples);
+        group.rendered.push(...rows.rendered);
+      }
       else this.groupRows.set(prefix, rows);
     }
     this.itemRows.clear();
@@ -249,7 +260,12 @@ class Writer implements Executor {
         if (sequenced?.assume) checks += `INSERT INTO temp.${ASSUMPTIONS} (held) SELECT 0 WHERE NOT coalesce((${sequenced.assume}), 0);`;
         if (sequenced?.settle) settle.push(sequenced.settle);
       }
-      inserts += `${prefix} VALUES ${appended.tuples.map((tuple) => `(${tuple.map(literal).join(',')})`).join(',')};`;
+      const values = appended.tuples.map((tuple, i) => {
+        const { from, sql } = appended.rendered[i]!;
+        for (let c = 0; c < tuple.length; c++) if (tuple[c] !== from[c]) sql[c] = literal(tuple[c]);
+        return `(${sql.join(',')})`;
+      });
+      inserts += `${prefix} VALUES ${values.join(',')};`;
     }
     return { sql: checks + inserts, settle };
   }
