@@ -256,7 +256,12 @@ export class Processor implements KmipProcessor {
       base: {
         time: new Date().toISOString(),
         node: this.options.server.nodeId,
-        ...requester(ctx),
+        event: 'request',
+        identity: ctx.identity.name,
+        subject: ctx.identity.subject,
+        fingerprint: ctx.identity.fingerprint256,
+        peer: ctx.peer,
+        transport: ctx.transport,
         version: versionString(audit.version),
         batchIndex: index,
         batchItemId: id?.type === 'ByteString' ? Buffer.from(id.value).toString('hex') : null,
@@ -470,13 +475,35 @@ function requester(ctx: RequestContext): Pick<AuditFields, 'event' | 'identity' 
 
 /** The row of a batch item as it was answered. */
 function itemRow(trail: Trail, result: ResponseBatchItem): AuditFields {
-  const uids = new Set([...trail.resolved, ...trail.touched, ...(result.payload ? uidsOf(result.payload) : [])]);
+  const answered = result.payload ? uidsOf(result.payload) : [];
+  const uids = trail.touched.size === 0 && answered.length === 0 && trail.resolved.length <= 1 ? [...trail.resolved] : [...new Set([...trail.resolved, ...trail.touched, ...answered])];
+  const reason = result.resultReason === undefined ? null : (resultReasons?.byValue.get(result.resultReason) ?? String(result.resultReason));
+  return auditRow(trail.base, uids, result.resultStatus, reason, result.resultMessage ?? null);
+}
+
+/** A row from a trail's base and the outcome; spelled out rather than spread, so every row (one per request) has one object shape. */
+function auditRow(b: Trail['base'], uids: string[], status: string, reason: string | null, message: string | null): AuditFields {
   return {
-    ...trail.base,
-    uids: [...uids],
-    status: result.resultStatus,
-    reason: result.resultReason === undefined ? null : (resultReasons?.byValue.get(result.resultReason) ?? String(result.resultReason)),
-    message: result.resultMessage ?? null,
+    time: b.time,
+    node: b.node,
+    event: b.event,
+    identity: b.identity,
+    subject: b.subject,
+    fingerprint: b.fingerprint,
+    peer: b.peer,
+    transport: b.transport,
+    version: b.version,
+    batchIndex: b.batchIndex,
+    batchItemId: b.batchItemId,
+    operation: b.operation,
+    uidsRequested: b.uidsRequested,
+    uids,
+    status,
+    reason,
+    message,
+    ccv: b.ccv,
+    scv: b.scv,
+    requestDigest: b.requestDigest,
   };
 }
 
@@ -531,7 +558,7 @@ class AuditedStore implements ObjectStore {
     const { trail, log } = this;
     const value = await this.store.transaction(async (tx) => {
       const v = await fn(new TrackedTransaction(tx, trail.touched));
-      await log.inTransaction(tx, { ...trail.base, uids: [...new Set([...trail.resolved, ...trail.touched])], status: 'Success', reason: null, message: null });
+      await log.inTransaction(tx, auditRow(trail.base, [...new Set([...trail.resolved, ...trail.touched])], 'Success', null, null));
       return v;
     });
     trail.recorded = true;

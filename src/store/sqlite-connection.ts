@@ -90,12 +90,10 @@ export function toScript(statements: readonly { sql: string; params: readonly un
 }
 
 function inline(sql: string, params: readonly unknown[]): string {
-  let next = 0;
-  const text = sql.replace(/\?/g, () => {
-    if (next >= params.length) throw new RangeError(`more placeholders than parameters in: ${sql}`);
-    return literal(params[next++]);
-  });
-  if (next !== params.length) throw new RangeError(`${params.length} parameters for ${next} placeholders in: ${sql}`);
+  const parts = sql.split('?');
+  if (parts.length - 1 !== params.length) throw new RangeError(`${params.length} parameters for ${parts.length - 1} placeholders in: ${sql}`);
+  let text = parts[0]!;
+  for (let i = 0; i < params.length; i++) text += literal(params[i]) + parts[i + 1]!;
   return text;
 }
 
