@@ -32,6 +32,8 @@ export const MAX_OUTSTANDING_PUSHES = 64;
 /** After our end of the stream is closed, how long the peer gets to close its end. */
 const END_GRACE_MS = 2_000;
 const QUIET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
+/** The reason requests of a closed connection are aborted with: one instance (a DOMException captures a stack when made). */
+const CONNECTION_CLOSED = new DOMException('the connection closed', 'AbortError');
 
 export interface ConnectionOptions {
   processor: KmipProcessor;
@@ -137,7 +139,8 @@ export class KmipConnection implements PushEndpoint {
   private readonly cohorts = new Set<Cohort>();
   private cohort: Cohort | undefined;
   /** Aborted when the socket closes; the signal of contexts that are not a request. */
-  private readonly lifetime = new AbortController();
+  /** Aborted when the connection closes; made the first time something needs it (rarely: see onData). */
+  private lifetime: AbortController | undefined;
   /** open: reading requests · draining: answering what is queued, then ending · closed. */
   private state: 'open' | 'draining' | 'closed' = 'open';
   private writeBlocked = false;
@@ -309,7 +312,7 @@ export class KmipConnection implements PushEndpoint {
   private answerUndecodable(error: TtlvError): void {
     let bytes: Buffer | null = null;
     try {
-      bytes = encode(this.options.processor.undecodable(error, this.context(this.lifetime.signal)));
+      bytes = encode(this.options.processor.undecodable(error, this.context((this.lifetime ??= new AbortController()).signal)));
     } catch (err) {
       this.log.error({ incident: randomUUID(), err }, 'could not build the response to an undecodable message');
     }
@@ -436,8 +439,8 @@ export class KmipConnection implements PushEndpoint {
     this.hub?.unsubscribe(this);
     this.outstanding.clear();
     if (this.endTimer) clearTimeout(this.endTimer);
-    this.lifetime.abort(new DOMException('the connection closed', 'AbortError'));
-    for (const { controller } of this.cohorts) controller.abort(new DOMException('the connection closed', 'AbortError'));
+    this.lifetime?.abort(CONNECTION_CLOSED);
+    for (const { controller } of this.cohorts) controller.abort(CONNECTION_CLOSED);
     this.queue.length = 0;
     this.log.debug('connection closed');
   }
