@@ -17,7 +17,7 @@
  * and gives them theirs, under an advisory lock that every node's chainer takes: several nodes
  * sharing one database build one chain, in the order the chainer found the rows committed, and
  * their business transactions stay concurrent. The price there is that a row is protected by the
- * chain only once chained (normally within milliseconds; after a crash, at the next start); on
+ * chain only once chained (normally within `chainIntervalMs`; after a crash, at the next start); on
  * both stores a row is protected by a signature only at the next checkpoint, which is why the
  * checkpoint interval is short by default.
  *
@@ -44,7 +44,11 @@ export interface AuditLogOptions {
   checkpointRows?: number;
   /** …or after this many seconds with new rows (default 10). */
   checkpointSeconds?: number;
-  /** How soon after rows are written they are chained (default 20 ms). */
+  /**
+   * How soon after rows are written they are chained (PostgreSQL; default 250 ms). Each pass is a
+   * transaction with fixed costs (the lock, the head, the last checkpoint): every 20 ms those cost
+   * PostgreSQL more than the rows did (audited Creates at 0.75 of unaudited instead of about 0.86).
+   */
   chainIntervalMs?: number;
   /** Current time (tests move it). */
   now?: () => Date;
@@ -117,7 +121,7 @@ export class AuditLog {
     this.log = options.log;
     this.checkpointRows = options.checkpointRows ?? 1000;
     this.checkpointMs = (options.checkpointSeconds ?? 10) * 1000;
-    this.chainIntervalMs = options.chainIntervalMs ?? 20;
+    this.chainIntervalMs = options.chainIntervalMs ?? 250;
     this.now = options.now ?? (() => new Date());
     // SQLite: rows get their places in the chain in the very commit that writes them (the store
     // holds the write lock then, across processes too). PostgreSQL: the chainer does it after.

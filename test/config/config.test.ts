@@ -32,7 +32,7 @@ function defaults(dataDir: string): KmipdConfig {
     log: { level: 'info', file: null },
     workers: 1,
     interop: false,
-    audit: { enabled: true, checkpointRows: 1000, checkpointSeconds: 10, chainIntervalMs: 20 },
+    audit: { enabled: true, checkpointRows: 1000, checkpointSeconds: 10, chainIntervalMs: 250 },
     rng: { seed: 'ignore', seedMaxBytes: 32 },
   };
 }
