@@ -239,7 +239,6 @@ class Writer implements Executor {
     if (group) this.groupRows.clear();
   }
 
-  /** The group's appended rows as INSERT statements (after their sequencers ran), to send with its COMMIT. */
   /**
    * The group's appended rows as INSERT statements, after their sequencers filled them in, with the
    * checks of what the sequencers assumed in front (see Sequenced.assume).
@@ -315,10 +314,14 @@ class Writer implements Executor {
     return sql;
   }
 
-  /** Sends the deferred statements (after the previous group's end). */
+  /**
+   * Sends the deferred statements (after the previous group's end), and the current item's
+   * savepoint if it is not set yet: whatever is sent next is part of the item and must roll back
+   * with it, even when nothing was deferred.
+   */
   async flush(): Promise<void> {
     await this.previous;
-    if (this.deferred !== '') await this.conn.exec(this.take());
+    if (this.deferred !== '' || (this.item !== undefined && !this.item.set)) await this.conn.exec(this.take());
   }
 
   /** Sends the deferred statements and `sql` in one call. */

@@ -233,6 +233,32 @@ async function suite(t: Test, open: () => Promise<TestStore>): Promise<void> {
     t.equal(await store.read((r) => r.count({}, 'gina')), 3);
   });
 
+  t.test('an item that fails after an update leaves the object as it was, whatever the item before it did', async (t) => {
+    const uid = await create(store, { name: 'unchanged', owner: 'hana' });
+    const failed = new Error('fails after its write');
+    // On SQLite one group: the first item reads and fails (its rollback is sent at once), then the
+    // second reads, updates and fails: its update must be undone with it.
+    const results = await Promise.allSettled([
+      store.transaction(async (tx) => {
+        await tx.count({}, 'hana');
+        throw failed;
+      }),
+      store.transaction(async (tx) => {
+        const current = await tx.get(uid, 'hana');
+        await tx.update({ ...current!, state: 'Deactivated', attributes: [...current!.attributes, item(Tag.ObjectGroup, 'TextString', 'changed')] });
+        throw failed;
+      }),
+      create(store, { name: 'after-the-failures', owner: 'hana' }),
+    ]);
+    t.same(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'fulfilled'],
+    );
+    const after = await store.read((r) => r.get(uid, 'hana'));
+    t.equal(after?.state, 'Active');
+    t.notOk(after?.attributes.some((a) => a.tag === Tag.ObjectGroup), 'the update was rolled back');
+  });
+
   t.test('a duplicate Unique Identifier fails only its own transaction', async (t) => {
     const uid = await create(store, { name: 'original', owner: 'erin' });
     const results = await Promise.allSettled([
