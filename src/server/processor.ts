@@ -475,8 +475,7 @@ function requester(ctx: RequestContext): Pick<AuditFields, 'event' | 'identity' 
 
 /** The row of a batch item as it was answered. */
 function itemRow(trail: Trail, result: ResponseBatchItem): AuditFields {
-  const answered = result.payload ? uidsOf(result.payload) : [];
-  const uids = trail.touched.size === 0 && answered.length === 0 && trail.resolved.length <= 1 ? [...trail.resolved] : [...new Set([...trail.resolved, ...trail.touched, ...answered])];
+  const uids = [...new Set([...trail.resolved, ...trail.touched, ...(result.payload ? uidsOf(result.payload) : [])])];
   const reason = result.resultReason === undefined ? null : (resultReasons?.byValue.get(result.resultReason) ?? String(result.resultReason));
   return auditRow(trail.base, uids, result.resultStatus, reason, result.resultMessage ?? null);
 }

@@ -22,8 +22,9 @@ export interface Executor {
   /** Resolves to the number of rows changed. */
   run(sql: string, params: readonly unknown[]): Promise<number>;
   /**
-   * Runs statements in order, stopping at the first that fails; on SQLite in one round trip to
-   * the database thread (see SqliteConnection.script), which is what a Create costs.
+   * Runs statements in order, stopping at the first that fails; on SQLite in as few round trips to
+   * the database thread as it can (see the writer's `script` in sqlite.ts). A record with a
+   * generated uid needs none: it waits for the COMMIT (InsertOptions.uidGenerated).
    */
   script(statements: readonly Statement[]): Promise<void>;
   /**
