@@ -14,10 +14,12 @@ export interface SqliteStoreConfig {
   client: 'sqlite3';
   /** The database file; created (with its WAL) when missing. */
   filename: string;
-  /** Read-only connections beside the one writer (default 2). */
+  /** Read-only connections beside the one writer (default 4). */
   readers?: number;
   /** Most item transactions committed together (default 512). */
   maxGroupSize?: number;
+  /** WAL pages at which the writer checkpoints between two groups so the WAL starts over (default 16,384: 64 MiB; see Checkpointer in sqlite.ts). */
+  walRestartPages?: number;
 }
 
 export interface PgStoreConfig {

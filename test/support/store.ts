@@ -19,7 +19,7 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-export async function sqliteTestStore(options: { maxGroupSize?: number } = {}): Promise<TestStore> {
+export async function sqliteTestStore(options: { maxGroupSize?: number; walRestartPages?: number } = {}): Promise<TestStore> {
   const dir = await mkdtemp(join(tmpdir(), 'kmipd-store-'));
   const config: StoreConfig = { client: 'sqlite3', filename: join(dir, 'kmipd.sqlite'), ...options };
   const store = await openStore(config);
