@@ -108,8 +108,37 @@ function safeNumber(value: bigint): number | null {
 
 const NO_KEYS: IndexKeys = { text: null, num: null };
 
-/** The indexed keys of one attribute instance. */
+/**
+ * Attributes whose instances get no keys, so no index entries: each key is an entry in
+ * attributes_text or attributes_num, and those entries were most of what a Create cost SQLite
+ * (18 of a new AES key's 20 attributes had one; without these 11, 7 do).
+ * None of them is worth an index scan: Unique Identifier, Object Type and State are columns of
+ * `objects` with indexes of their own (Locate uses those: locate.ts, operations/locate.ts); the
+ * others take two or a handful of values across a whole store (Sensitive, Fresh, Key Format Type,
+ * Lease Time…), so an index on them could not narrow a Locate. Their instances are still matched
+ * exactly, by their encoding, object by object (`equals`); `text`, `number`, ranges and masks,
+ * which compare keys, match none of them.
+ */
+const UNINDEXED: ReadonlySet<number> = new Set([
+  Tag.UniqueIdentifier,
+  Tag.ObjectType,
+  Tag.State,
+  Tag.Sensitive,
+  Tag.AlwaysSensitive,
+  Tag.Extractable,
+  Tag.NeverExtractable,
+  Tag.Fresh,
+  Tag.KeyFormatType,
+  Tag.LeaseTime,
+  Tag.ProtectionStorageMask,
+]);
+
+/** The tags of UNINDEXED as `name` column values (for the migration that drops their keys). */
+export const UNINDEXED_NAMES: readonly string[] = [...UNINDEXED].map(tagKey);
+
+/** The indexed keys of one attribute instance (none for the attributes in UNINDEXED). */
 export function indexKeys(it: Item): IndexKeys {
+  if (UNINDEXED.has(it.tag)) return NO_KEYS;
   if (it.type !== 'Structure') return leafKeys(it);
   const vendor = vendorParts(it);
   if (vendor) return vendor.value ? indexKeys(vendor.value) : NO_KEYS;

@@ -7,11 +7,13 @@ import type { Knex } from 'knex';
 import * as objects from './001_objects.js';
 import * as lifecycle from './002_lifecycle.js';
 import * as audit from './003_audit.js';
+import * as unindexed from './004_unindexed.js';
 
 const MIGRATIONS: readonly [string, Knex.Migration][] = [
   ['001_objects', objects],
   ['002_lifecycle', lifecycle],
   ['003_audit', audit],
+  ['004_unindexed', unindexed],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
