@@ -55,6 +55,7 @@ export const locate: OperationDefinition = {
     const offsetItems = payload.get(Tag.OffsetItems, 'Integer');
     if (maxItems !== undefined && maxItems < 0) throw new KmipError('InvalidField', 'Maximum Items cannot be negative');
     if (offsetItems !== undefined && offsetItems < 0) throw new KmipError('InvalidField', 'Offset Items cannot be negative');
+    const pageSize = Math.min(maxItems ?? LOCATE_PAGE_LIMIT, LOCATE_PAGE_LIMIT);
     const query: LocateQuery = {
       ...(objectTypes.length > 0 ? { objectTypes } : {}),
       ...(states.length > 0 ? { states } : {}),
@@ -62,14 +63,23 @@ export const locate: OperationDefinition = {
       ...(groupMember !== undefined ? { groupMember } : {}),
       now: ctx.clock.now(),
       storageStatusMask,
-      maxItems: Math.min(maxItems ?? LOCATE_PAGE_LIMIT, LOCATE_PAGE_LIMIT),
+      maxItems: pageSize,
       ...(offsetItems !== undefined ? { offsetItems } : {}),
     };
     const owner = ctx.identity.name;
-    const { uids, count } = await ctx.store.read(async (reader) => ({ uids: await reader.locate(query, owner), count: await reader.count(query, owner) }));
-    const out: Item[] = [];
     // Located Items exists from 1.3 on; it is the number of matches before paging.
-    if (atLeast(ctx.version, 1, 3)) out.push(item(Tag.LocatedItems, 'Integer', count));
+    const counted = atLeast(ctx.version, 1, 3);
+    const offset = offsetItems ?? 0;
+    const { uids, count } = await ctx.store.read(async (reader) => {
+      const uids = await reader.locate(query, owner);
+      // A page that is not full holds the last match, so the matches are the ones skipped plus
+      // these, unless the page is empty (Offset Items may have skipped past the end): no second
+      // query for most Locates, a lookup by Name among them.
+      if (!counted || (uids.length < pageSize && (offset === 0 || uids.length > 0))) return { uids, count: offset + uids.length };
+      return { uids, count: await reader.count(query, owner) };
+    });
+    const out: Item[] = [];
+    if (counted) out.push(item(Tag.LocatedItems, 'Integer', count));
     for (const uid of uids) out.push(uidItem(uid));
     return out;
   },

@@ -103,6 +103,11 @@ for (const [label, version] of [
       t.same(await locate(c, version, [group(g)], { maxItems: 2 }), { uids: [k3, k2], located: 4 });
       t.same(await locate(c, version, [group(g)], { maxItems: 2, offsetItems: 1 }), { uids: [k2, k1], located: 4 });
       t.same(await locate(c, version, [group(g)], { offsetItems: 3 }), { uids: [k0], located: 4 });
+      // Located Items without a second query when the page is not full; with one when it is, or empty.
+      t.same(await locate(c, version, [group(g)], { maxItems: 4 }), { uids: [k3, k2, k1, k0], located: 4 }, 'a full page');
+      t.same(await locate(c, version, [group(g)], { offsetItems: 6 }), { uids: [], located: 4 }, 'an offset past the last match');
+      t.same(await locate(c, version, [group(g)], { maxItems: 0 }), { uids: [], located: 4 }, 'Maximum Items 0: the count alone');
+      t.same(await locate(c, version, [group(g)], { groupMember: Enum.ObjectGroupMember.GroupMemberDefault }), { uids: [k3], located: 1 }, 'Group Member Default counts one');
       t.equal((await refusal(c.call('Locate', locatePayload(version, [group(g)], { maxItems: -1 })))).reason, 'InvalidField', 'a negative Maximum Items is refused');
     });
 
