@@ -150,3 +150,25 @@ t.test('under a steady stream of writes the WAL starts over instead of growing',
   // past the restart point, ~20 MiB here, then starts over.
   t.ok(largest < 40 * 1024 * 1024, `the WAL stayed small (largest ${(largest / 1024 / 1024).toFixed(1)} MiB)`);
 });
+
+t.test('a few large commits a second apart (a bulk import) are checkpointed too', async (t) => {
+  const { store, config, cleanup } = await sqliteTestStore({ walRestartPages: 64 });
+  t.teardown(cleanup);
+  const wal = `${(config as { filename: string }).filename}-wal`;
+  const { stat } = await import('node:fs/promises');
+  const sizes: number[] = [];
+  for (let batch = 0; batch < 5; batch++) {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 1500; i++) {
+        const r = record(`b${batch}-${i}`);
+        r.attributes.push(item(Tag.Description, 'TextString', 'z'.repeat(500)));
+        await tx.insert(r);
+      }
+    });
+    sizes.push((await stat(wal)).size);
+  }
+  t.comment(`WAL after each commit: ${sizes.map((s) => (s / 1024 / 1024).toFixed(1)).join(', ')} MiB`);
+  // Each commit adds a few MiB; without the checkpoints they pile up, with them the WAL starts over.
+  t.ok(sizes[4]! < sizes[0]! * 2.5, 'the WAL does not hold every commit');
+});
