@@ -282,7 +282,15 @@ const SECRET_TAGS = new Set<number>([
 
 /** SHA-256 (hex) of the batch item's TTLV with the secret fields emptied. */
 export function requestDigest(batchItem: Item): string {
-  return sha256Hex(encode(redact(batchItem)));
+  // Most requests hold no secret: they are digested as they are, without a redacted copy.
+  return sha256Hex(encode(holdsSecret(batchItem) ? redact(batchItem) : batchItem));
+}
+
+function holdsSecret(it: Item): boolean {
+  if (SECRET_TAGS.has(it.tag)) return true;
+  if (it.type !== 'Structure') return false;
+  for (const child of it.value) if (holdsSecret(child)) return true;
+  return false;
 }
 
 function redact(it: Item): Item {
