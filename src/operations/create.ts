@@ -10,7 +10,7 @@ import { Enum, Tag } from '../kmip/registry.generated.js';
 import { checkCreationAttributes, initialAttributes } from '../objects/attribute-rules.js';
 import { find } from '../objects/items.js';
 import type { ManagedObjectRecord } from '../objects/types.js';
-import { checkNamesUnique, creationAttributes, firstUid, objectTypeOf, protectionStorageMask, reason, sealObject, uidItem } from './managed.js';
+import { creationAttributes, firstUid, objectTypeOf, protectionStorageMask, reason, sealObject, uidItem } from './managed.js';
 import { RNG } from './generation.js';
 import { discardResident, generateResident, residentAttributes, wantsResident } from './hsm-resident.js';
 import type { OperationContext, OperationDefinition } from './registry.js';
@@ -160,10 +160,9 @@ export const create: OperationDefinition = {
       protectionStorageMask: protectionStorageMask(ctx),
     });
     const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType, state, owner: ctx.identity.name, attributes, sealedValue };
-    await ctx.store.transaction(async (tx) => {
-      await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record, { uidGenerated: true });
-    });
+    // Names are checked by the insert itself (under the write lock on SQLite, by the database's
+    // constraint on PostgreSQL): NAME_TAKEN is answered Non Unique Name Attribute (processor.ts).
+    await ctx.store.transaction((tx) => tx.insert(record, { uidGenerated: true }));
     const out: Item[] = [item(Tag.ObjectType, 'Enumeration', Enum.ObjectType.SymmetricKey), uidItem(uid)];
     return out;
   },
@@ -188,10 +187,9 @@ async function createResident(ctx: OperationContext, uid: string, requested: Ite
   });
   const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes: [...attributes, refAttr] };
   try {
-    await ctx.store.transaction(async (tx) => {
-      await checkNamesUnique(tx, requested, ctx);
-      await tx.insert(record, { uidGenerated: true });
-    });
+    // Names are checked by the insert itself (under the write lock on SQLite, by the database's
+    // constraint on PostgreSQL): NAME_TAKEN is answered Non Unique Name Attribute (processor.ts).
+    await ctx.store.transaction((tx) => tx.insert(record, { uidGenerated: true }));
   } catch (err) {
     await discardResident(ctx, refAttr);
     throw err;

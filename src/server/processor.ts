@@ -236,7 +236,7 @@ export class Processor implements KmipProcessor {
       }
       // The database's Name uniqueness (store/migrations/002), which holds across nodes: 2.1 §4.32.
       if (err instanceof StoreError && err.code === 'NAME_TAKEN') {
-        return failure(result, isV2(octx.version) ? 'NonUniqueNameAttribute' : 'InvalidField', 'a Name given is already used by another object (KMIP 2.1 §4.32)', octx.version);
+        return failure(result, isV2(octx.version) ? 'NonUniqueNameAttribute' : 'InvalidField', err.message, octx.version);
       }
       const incident = randomUUID();
       ctx.log.error({ incident, err }, 'unexpected error while processing a batch item');

@@ -212,8 +212,8 @@ export class Repository implements StoreTransaction {
       // the Name between this check and the COMMIT.
       const names = nameKeys(record.attributes);
       if (names.length > 0) {
-        const taken = await db.all('SELECT 1 FROM object_names WHERE owner = ? AND name IN (' + names.map(() => '?').join(', ') + ') LIMIT 1', [record.owner, ...names]);
-        if (taken.length > 0) throw nameTaken(record);
+        const [taken] = await db.all<{ name: string }>('SELECT name FROM object_names WHERE owner = ? AND name IN (' + names.map(() => '?').join(', ') + ') LIMIT 1', [record.owner, ...names]);
+        if (taken) throw nameTaken(taken.name);
       }
       await db.append(object);
       // The attribute rows name the object by last_insert_rowid(): the objects INSERT just before it
@@ -226,7 +226,7 @@ export class Repository implements StoreTransaction {
     try {
       await db.script([object, ...attributeInserts([[{ uid: record.uid }, record.attributes]])]);
     } catch (err) {
-      if (isNameViolation(err)) throw nameTaken(record);
+      if (isNameViolation(err)) throw nameTaken();
       if (isUniqueViolation(err)) throw new StoreError('DUPLICATE', `an object with Unique Identifier ${record.uid} exists`);
       throw err;
     }
@@ -246,7 +246,7 @@ export class Repository implements StoreTransaction {
         ...attributeInserts([[{ id: row.id }, record.attributes]]),
       ]);
     } catch (err) {
-      if (isNameViolation(err)) throw nameTaken(record);
+      if (isNameViolation(err)) throw nameTaken();
       throw err;
     }
   }
@@ -299,8 +299,9 @@ function derivedColumns(record: ManagedObjectRecord): [number | null, number | n
   return [dateOf(record.attributes, Tag.ActivationDate) ?? null, dateOf(record.attributes, Tag.DeactivationDate) ?? null, record.archived === true ? STORAGE_ARCHIVED : STORAGE_ONLINE];
 }
 
-function nameTaken(record: ManagedObjectRecord): StoreError {
-  return new StoreError('NAME_TAKEN', `a Name of object ${record.uid} is already another object's Name (KMIP 2.1 §4.32)`);
+/** The Name (when known) in words for the client: the processor answers with this message. */
+function nameTaken(name?: string): StoreError {
+  return new StoreError('NAME_TAKEN', `${name === undefined ? 'a Name given' : `the Name ${JSON.stringify(name)}`} is already used by another object (KMIP 2.1 §4.32)`);
 }
 
 function sealed(record: ManagedObjectRecord): Buffer | null {

@@ -2,7 +2,7 @@
  * Names stay unique per owner when two kmipd nodes share one PostgreSQL (KMIP 2.1 §4.32): the
  * database's constraint decides between concurrent Creates of the same Name, and the losers hear
  * Non Unique Name Attribute (2.x) or Invalid Field (1.x), never General Failure. Skipped, with the
- * reason, when PostgreSQL is unreachable.
+ * reason, when PostgreSQL is unreachable. On one node (SQLite) the Create is refused the same way.
  */
 import t from 'tap';
 import { Enum, Tag } from '../../src/kmip/registry.generated.js';
@@ -53,5 +53,24 @@ t.test('two kmipd nodes on one PostgreSQL: concurrent Creates of one Name, exact
       t.equal(found.payload!.values(Tag.UniqueIdentifier, 'TextString').length, 1, 'one object holds the Name, seen from either node');
     }
     await Promise.all(clients.map((c) => c.close()));
+  }
+});
+
+t.test('one node on SQLite: a Create with a Name in use is refused, the message naming it; the first key is untouched', async (t) => {
+  const node = await startTestKmipd('kmipd-names-', 'someone-else');
+  t.teardown(() => node.close());
+  for (const [label, version, reason] of [
+    ['2.1', V21, 'NonUniqueNameAttribute'],
+    ['1.4', V14, 'InvalidField'],
+  ] as const) {
+    const c = await node.connect(version);
+    const key = `taken-${label}`;
+    const first = (await c.call('Create', createPayload(version, key))).payload!.get(Tag.UniqueIdentifier, 'TextString');
+    const refused = await refusal(c.call('Create', createPayload(version, key)));
+    t.equal(refused.reason, reason, `${label}: ${reason}`);
+    t.match(refused.message, `the Name "${key}" is already used by another object`, `${label}: the message names the Name`);
+    const found = await c.call('Locate', version.major >= 2 ? [structure(Tag.Attributes, [name(key)])] : [structure(Tag.Attribute, [text(Tag.AttributeName, 'Name'), { ...name(key), tag: Tag.AttributeValue }])]);
+    t.same(found.payload!.values(Tag.UniqueIdentifier, 'TextString'), [first], `${label}: the Name still finds the first key alone`);
+    await c.close();
   }
 });
