@@ -27,8 +27,11 @@ export async function sqliteTestStore(options: { maxGroupSize?: number; walResta
     store,
     config,
     cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
+      try {
+        await store.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }
