@@ -89,8 +89,22 @@ export function toScript(statements: readonly { sql: string; params: readonly un
   return statements.map((s) => inline(s.sql, s.params)).join(';\n');
 }
 
+/** Statements split at their placeholders, by text: the same few statements come again and again (a Create's attribute INSERT has ~100 placeholders). */
+const SPLIT_CACHE_SIZE = 256;
+const splitCache = new Map<string, readonly string[]>();
+
+function splitAtPlaceholders(sql: string): readonly string[] {
+  let parts = splitCache.get(sql);
+  if (parts === undefined) {
+    if (splitCache.size >= SPLIT_CACHE_SIZE) splitCache.clear();
+    parts = sql.split('?');
+    splitCache.set(sql, parts);
+  }
+  return parts;
+}
+
 function inline(sql: string, params: readonly unknown[]): string {
-  const parts = sql.split('?');
+  const parts = splitAtPlaceholders(sql);
   if (parts.length - 1 !== params.length) throw new RangeError(`${params.length} parameters for ${parts.length - 1} placeholders in: ${sql}`);
   let text = parts[0]!;
   for (let i = 0; i < params.length; i++) text += literal(params[i]) + parts[i + 1]!;
