@@ -10,11 +10,10 @@
  * The audit chain survives too: after each restart `kmipctl audit verify` passes on the store,
  * and every acknowledged Create has its row (written in the Create's own transaction).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import createKnex from 'knex';
 import sqlite3 from 'sqlite3';
 import t, { type Test } from 'tap';
 import { KmipClient } from '../../src/client/client.js';
@@ -25,7 +24,7 @@ import { type Item, structure } from '../../src/ttlv/index.js';
 import { enumeration, integer, name, text, uid } from '../support/items.js';
 import { V14, V21 } from '../support/kmipd.js';
 import { type ServeProcess, killServeProcesses, startServe, stopServe } from '../support/serve.js';
-import { pgUnavailable, pgUrl } from '../support/store.js';
+import { pgUnavailable, pgUrl, scratchPgSchema } from '../support/store.js';
 import { runKmipctl, runKmipd } from '../audit/support.js';
 import { writeFileSync } from 'node:fs';
 
@@ -227,13 +226,7 @@ t.test('SQLite: after SIGKILL during a stream of Creates, every acknowledged key
 
 const pgMissing = await pgUnavailable();
 t.test('PostgreSQL: after SIGKILL during a stream of Creates, every acknowledged key survives intact', { skip: pgMissing ?? false }, async (t) => {
-  const schema = `kmipd_crash_${randomBytes(6).toString('hex')}`;
-  const admin = createKnex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE SCHEMA ${schema}`);
-  t.teardown(async () => {
-    await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.destroy();
-  });
+  const schema = await scratchPgSchema(t, 'kmipd_crash');
   const sets = ['store.client=pg', `store.connection=${pgUrl}`, `store.schema=${schema}`];
   const acked: Acknowledged[] = [];
   const server = await startServer(sets);

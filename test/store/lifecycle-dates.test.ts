@@ -15,7 +15,7 @@ import type { ManagedObjectRecord, StateName, UniqueIdentifier } from '../../src
 import { attributeName, indexKeys, openStore, type ObjectStore, type StoreConfig } from '../../src/store/index.js';
 import * as objects001 from '../../src/store/migrations/001_objects.js';
 import { encode, item, type Item, structure } from '../../src/ttlv/index.js';
-import { pgTestStore, pgUnavailable, pgUrl, sqliteTestStore, type TestStore } from '../support/store.js';
+import { pgTestStore, pgUnavailable, pgUrl, sqliteTestStore, type TestStore, scratchPgSchema } from '../support/store.js';
 
 const HOUR = 3600;
 const T0 = Date.UTC(2026, 0, 1) / 1000;
@@ -225,12 +225,6 @@ t.test('SQLite: a database from before migration 002 is upgraded in place', asyn
 });
 
 t.test('PostgreSQL: a database from before migration 002 is upgraded in place', { skip: pgMissing ?? false }, async (t) => {
-  const schema = `kmipd_upgrade_${randomBytes(6).toString('hex')}`;
-  const admin = createKnex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE SCHEMA ${schema}`);
-  t.teardown(async () => {
-    await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.destroy();
-  });
+  const schema = await scratchPgSchema(t, 'kmipd_upgrade');
   await upgrade(t, createKnex({ client: 'pg', connection: pgUrl, searchPath: [schema], pool: { min: 0, max: 2 } }), { client: 'pg', connection: pgUrl, schema });
 });

@@ -15,7 +15,7 @@ import type { UniqueIdentifier } from '../../src/objects/types.js';
 import { attributeName, filterFor, openStore, type StoreConfig } from '../../src/store/index.js';
 import { migrationSource } from '../../src/store/migrations/index.js';
 import { encode, item, type Item, structure } from '../../src/ttlv/index.js';
-import { pgUnavailable, pgUrl } from '../support/store.js';
+import { pgUnavailable, pgUrl, scratchPgSchema } from '../support/store.js';
 
 const pgMissing = await pgUnavailable();
 const OWNER = 'unindexed';
@@ -109,12 +109,6 @@ t.test('SQLite: a database from before migration 004 is upgraded in place', asyn
 });
 
 t.test('PostgreSQL: a database from before migration 004 is upgraded in place', { skip: pgMissing ?? false }, async (t) => {
-  const schema = `kmipd_unindexed_${randomBytes(6).toString('hex')}`;
-  const admin = createKnex({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE SCHEMA ${schema}`);
-  t.teardown(async () => {
-    await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.destroy();
-  });
+  const schema = await scratchPgSchema(t, 'kmipd_unindexed');
   await upgrade(t, () => createKnex({ client: 'pg', connection: pgUrl, searchPath: [schema], pool: { min: 0, max: 2 } }), { client: 'pg', connection: pgUrl, schema });
 });

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import createKnex from 'knex';
+import type { Test } from 'tap';
 import { openStore, type ObjectStore, type StoreConfig } from '../../src/store/index.js';
 
 export const pgUrl = process.env.KMIPD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -53,6 +54,14 @@ async function pgAdmin(sql: string): Promise<void> {
   } finally {
     await knex.destroy();
   }
+}
+
+/** A new, empty schema in the test PostgreSQL (`${prefix}_<random>`), dropped with all it holds at the test's teardown. */
+export async function scratchPgSchema(t: Pick<Test, 'teardown'>, prefix: string): Promise<string> {
+  const schema = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await pgAdmin(`CREATE SCHEMA ${schema}`);
+  t.teardown(() => pgAdmin(`DROP SCHEMA ${schema} CASCADE`));
+  return schema;
 }
 
 export async function pgTestStore(options: { poolSize?: number } = {}): Promise<TestStore> {
