@@ -187,8 +187,7 @@ async function createResident(ctx: OperationContext, uid: string, requested: Ite
   });
   const record: ManagedObjectRecord = { uid: uid as ManagedObjectRecord['uid'], objectType: 'SymmetricKey', state, owner: ctx.identity.name, attributes: [...attributes, refAttr] };
   try {
-    // Names are checked by the insert itself (under the write lock on SQLite, by the database's
-    // constraint on PostgreSQL): NAME_TAKEN is answered Non Unique Name Attribute (processor.ts).
+    // Names are checked by the insert itself, as in Create above.
     await ctx.store.transaction((tx) => tx.insert(record, { uidGenerated: true }));
   } catch (err) {
     await discardResident(ctx, refAttr);

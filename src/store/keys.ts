@@ -133,9 +133,6 @@ const UNINDEXED: ReadonlySet<number> = new Set([
   Tag.ProtectionStorageMask,
 ]);
 
-/** The tags of UNINDEXED as `name` column values (for the migration that drops their keys). */
-export const UNINDEXED_NAMES: readonly string[] = [...UNINDEXED].map(tagKey);
-
 /** The indexed keys of one attribute instance (none for the attributes in UNINDEXED). */
 export function indexKeys(it: Item): IndexKeys {
   if (UNINDEXED.has(it.tag)) return NO_KEYS;

@@ -41,7 +41,8 @@ export function locateSql(query: LocateQuery, owner: string): LocateSql {
   const filters: AttributeFilter[] = [];
   for (const filter of query.attributes ?? []) {
     // The Unique Identifier attribute is the object's uid, which has a unique index of its own
-    // (the attribute's instances have no keys: keys.ts UNINDEXED).
+    // (the attribute's instances have no keys: keys.ts UNINDEXED). Only a filter on the whole
+    // attribute (`equals` alone, as filterFor makes it) is answered so.
     if (refName(filter.attribute) === UID_NAME && filter.equals?.type === 'TextString' && Object.keys(filter).length === 2) add('o.uid = ?', [filter.equals.value]);
     else filters.push(filter);
   }
