@@ -160,7 +160,7 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
 interface AppendedRows {
   table: string;
   tuples: unknown[][];
-  rendered: { from: unknown[]; sql: string[] }[];
+  rendered: { from: readonly unknown[]; sql: string[] }[];
 }
 
 /**
@@ -222,8 +222,9 @@ class Writer implements Executor {
     let appended = this.itemRows.get(prefix);
     if (!appended) this.itemRows.set(prefix, (appended = { table, tuples: [], rendered: [] }));
     for (const row of rows) {
+      // The tuple is the copy a Sequencer may fill in; the caller's row (read-only) is what was rendered.
       appended.tuples.push([...row]);
-      appended.rendered.push({ from: [...row], sql: row.map(literal) });
+      appended.rendered.push({ from: row, sql: row.map(literal) });
     }
     return Promise.resolve();
   }
