@@ -33,7 +33,7 @@ import type { SigningKey, SigningKeys } from '../keys/types.js';
 import { detached } from '../store/index.js';
 import type { ObjectStore, Sequenced, StoreTransaction } from '../store/types.js';
 import { type Checkpoint, checkpointMessage } from './checkpoint.js';
-import { type AuditFields, type AuditRow, COLUMN, GENESIS_HASH, chainHash, INSERT_COLUMNS, insertRows } from './record.js';
+import { type AuditFields, type AuditRow, COLUMN, SEQUENCED_COLUMNS, GENESIS_HASH, chainHash, INSERT_COLUMNS, insertRows } from './record.js';
 
 export interface AuditLogOptions {
   store: ObjectStore;
@@ -126,7 +126,7 @@ export class AuditLog {
     // SQLite: rows get their places in the chain in the very commit that writes them (the store
     // holds the write lock then, across processes too). PostgreSQL: the chainer does it after.
     if (this.store.sequence) {
-      this.store.sequence(AUDIT_TABLE, (db, rows, fresh) => this.sequenceRows(db, rows, fresh));
+      this.store.sequence(AUDIT_TABLE, (db, rows, fresh) => this.sequenceRows(db, rows, fresh), SEQUENCED_COLUMNS);
       this.sequenced = true;
     }
   }

@@ -188,6 +188,8 @@ export const UNCHAINED_HASH = ' '.repeat(64);
 
 /** Where the chain fields and the content digest are in a row of insertRows. */
 export const COLUMN = { seq: 0, prevHash: 1, hash: 2, digest: 3 } as const;
+/** The leading columns of a row that chaining fills in (seq, prev_hash, hash). */
+export const SEQUENCED_COLUMNS = 3;
 
 /** Records as rows of INSERT_COLUMNS, unchained (StoreTransaction.appendRows). */
 export function insertRows(rows: readonly AuditFields[]): unknown[][] {

@@ -157,10 +157,19 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
  * literals rendered when appended (during the item, not between two COMMITs) and the values they
  * were rendered from, so that only what a Sequencer changes is rendered again.
  */
+/** A table's Sequencer and how many leading columns of its rows it fills in (ObjectStore.sequence). */
+interface SequencerOf {
+  sequencer: Sequencer;
+  columns: number;
+}
+
 interface AppendedRows {
   table: string;
+  /** The first columns of each row, which the table's Sequencer may fill in, are rendered at the COMMIT. */
+  lead: number;
   tuples: unknown[][];
-  rendered: { from: readonly unknown[]; sql: string[] }[];
+  /** The rest of each row, rendered once when it was appended: `,'a',1,…` (no comma when lead is 0). */
+  tails: string[];
 }
 
 /**
@@ -184,6 +193,8 @@ class Writer implements Executor {
   constructor(
     private readonly knex: Knex,
     readonly conn: SqliteConnection,
+    /** The store's sequencers, by table (ObjectStore.sequence). */
+    private readonly sequencers: ReadonlyMap<string, SequencerOf>,
   ) {
     type Callback = (err: Error | null) => void;
     const db = conn.db;
@@ -220,11 +231,19 @@ class Writer implements Executor {
   appendRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
     const prefix = `INSERT INTO ${table} (${columns.join(',')})`;
     let appended = this.itemRows.get(prefix);
-    if (!appended) this.itemRows.set(prefix, (appended = { table, tuples: [], rendered: [] }));
+    if (!appended) {
+      // Without a sequencer nothing changes before the COMMIT; with one, what it may fill in.
+      const lead = this.sequencers.has(table) ? Math.min(this.sequencers.get(table)!.columns, columns.length) : 0;
+      this.itemRows.set(prefix, (appended = { table, lead, tuples: [], tails: [] }));
+    }
+    const lead = appended.lead;
     for (const row of rows) {
-      // The tuple is the copy a Sequencer may fill in; the caller's row (read-only) is what was rendered.
+      // The tuple is the copy a Sequencer may fill in; the caller's row (read-only) is what is rendered.
       appended.tuples.push([...row]);
-      appended.rendered.push({ from: row, sql: row.map(literal) });
+      // One flat string per row (join makes it flat; += would keep a tree of pieces), not one per
+      // value: what stays alive until the COMMIT, and what the garbage collector copies meanwhile.
+      const tail = (lead === 0 ? row : row.slice(lead)).map(literal).join(',');
+      appended.tails.push(lead === 0 ? tail : `,${tail}`);
     }
     return Promise.resolve();
   }
@@ -234,8 +253,8 @@ class Writer implements Executor {
     for (const [prefix, rows] of this.itemRows) {
       const group = this.groupRows.get(prefix);
       if (group) {
-        group.tuples.push(...rows.tuples);
-        group.rendered.push(...rows.rendered);
+        for (const tuple of rows.tuples) group.tuples.push(tuple);
+        for (const tail of rows.tails) group.tails.push(tail);
       }
       else this.groupRows.set(prefix, rows);
     }
@@ -254,7 +273,7 @@ class Writer implements Executor {
    */
   private async appendedSql(
     rows: readonly [string, AppendedRows][],
-    sequencers: ReadonlyMap<string, Sequencer>,
+    sequencers: ReadonlyMap<string, SequencerOf>,
     fresh: boolean,
     db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> },
   ): Promise<{ sql: string; settle: ((committed: boolean) => void)[] }> {
@@ -262,17 +281,18 @@ class Writer implements Executor {
     let inserts = '';
     const settle: ((committed: boolean) => void)[] = [];
     for (const [prefix, appended] of rows) {
-      const sequencer = sequencers.get(appended.table);
+      const sequencer = sequencers.get(appended.table)?.sequencer;
       if (sequencer) {
         const sequenced = await sequencer(db, appended.tuples, fresh);
         if (sequenced?.assume) checks += `INSERT INTO temp.${ASSUMPTIONS} (held) SELECT 0 WHERE NOT coalesce((${sequenced.assume}), 0);`;
         if (sequenced?.settle) settle.push(sequenced.settle);
       }
-      const values = appended.tuples.map((tuple, i) => {
-        const { from, sql } = appended.rendered[i]!;
-        for (let c = 0; c < tuple.length; c++) if (tuple[c] !== from[c]) sql[c] = literal(tuple[c]);
-        return `(${sql.join(',')})`;
-      });
+      const { lead, tuples, tails } = appended;
+      const values = new Array<string>(tuples.length);
+      for (let i = 0; i < tuples.length; i++) {
+        const tuple = tuples[i]!;
+        values[i] = lead === 0 ? `(${tails[i]!})` : `(${tuple.slice(0, lead).map(literal).join(',')}${tails[i]!})`;
+      }
       inserts += `${prefix} VALUES ${values.join(',')};`;
     }
     return { sql: checks + inserts, settle };
@@ -343,7 +363,7 @@ class Writer implements Executor {
    * Sends the group's deferred statements and its COMMIT (no item is running), after the previous
    * group's end. The next group may start its items before this resolves: see `after`.
    */
-  commit(sequencers: ReadonlyMap<string, Sequencer>): Promise<void> {
+  commit(sequencers: ReadonlyMap<string, SequencerOf>): Promise<void> {
     const sql = this.deferred;
     this.deferred = '';
     const rows = [...this.groupRows];
@@ -564,7 +584,7 @@ class SqliteStore implements ObjectStore {
   private items = 0;
   private readonly counters: StoreStats = { transactions: 0, failed: 0, commits: 0 };
   private readonly writer: Writer;
-  private readonly sequencers = new Map<string, Sequencer>();
+  private readonly sequencers = new Map<string, SequencerOf>();
   /** Wakes a group waiting for the previous COMMIT when a job arrives (see group). */
   private arrived: (() => void) | undefined;
 
@@ -577,7 +597,7 @@ class SqliteStore implements ObjectStore {
     private readonly sync: WalSync | undefined,
     private readonly checkpointer: Checkpointer | undefined,
   ) {
-    this.writer = new Writer(knex, writer);
+    this.writer = new Writer(knex, writer, this.sequencers);
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -614,8 +634,8 @@ class SqliteStore implements ObjectStore {
     return { ...this.counters };
   }
 
-  sequence(table: string, sequencer: Sequencer): void {
-    this.sequencers.set(table, sequencer);
+  sequence(table: string, sequencer: Sequencer, columns: number): void {
+    this.sequencers.set(table, { sequencer, columns });
   }
 
   close(): Promise<void> {

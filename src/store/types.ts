@@ -193,9 +193,11 @@ export interface ObjectStore {
   /**
    * SQLite only: `sequencer` fills in the rows appended to `table` (StoreTransaction.appendRows) by the items of a commit group, in order, inside the group's transaction just before
    * its COMMIT, when it holds the write lock across processes. The audit log gives its rows their
-   * places in the hash chain this way, in the same transaction. Absent on PostgreSQL.
+   * places in the hash chain this way, in the same transaction. It may change only the first
+   * `columns` values of each row: the others are rendered into SQL when the row is appended.
+   * Absent on PostgreSQL.
    */
-  sequence?(table: string, sequencer: Sequencer): void;
+  sequence?(table: string, sequencer: Sequencer, columns: number): void;
   close(): Promise<void>;
 }
 
