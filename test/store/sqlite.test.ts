@@ -172,3 +172,40 @@ t.test('a few large commits a second apart (a bulk import) are checkpointed too'
   // Each commit adds a few MiB; without the checkpoints they pile up, with them the WAL starts over.
   t.ok(sizes[4]! < sizes[0]! * 2.5, 'the WAL does not hold every commit');
 });
+
+t.test('appended rows: the columns a sequencer fills in are rendered at the COMMIT, every other value exactly as appended', async (t) => {
+  const { store, cleanup } = await sqliteTestStore();
+  t.teardown(cleanup);
+  const columns = ['seq', 'prev_hash', 'hash', 'digest', 'time', 'node', 'event', 'identity', 'message', 'batch_index', 'uids_requested', 'uids', 'status'];
+  // Values that need quoting, a NUL (rendered as hex), non-ASCII text, a number and NULL, after the
+  // three columns the sequencer fills in.
+  const tricky = ["O'Brien's key", 'nul\0inside', 'clé – ключ – 鍵', "''", ''];
+  const rows = tricky.map((message, i) => [null, 'before', 'before', `digest-${i}`, '2026-11-29T00:00:00.000Z', 'node-a', 'request', i === 0 ? null : `id-${i}`, message, i, '[]', '["x"]', 'Success']);
+  let calls = 0;
+  store.sequence!(
+    'audit_log',
+    async (_db, tuples) => {
+      calls++;
+      for (const [i, tuple] of tuples.entries()) {
+        tuple[0] = 1000 + i;
+        tuple[1] = `prev-${i}`;
+        tuple[2] = `hash-${i}`;
+      }
+    },
+    3,
+  );
+  await Promise.all(rows.map((row) => store.transaction((tx) => tx.appendRows('audit_log', columns, [row]))));
+  t.ok(calls >= 1, 'the sequencer ran');
+  for (const row of rows) t.equal(row[0], null, "the caller's rows are not written into");
+  const read = (await store.read((r) => r.raw(`SELECT ${columns.join(',')} FROM audit_log ORDER BY seq`))) as Record<string, unknown>[];
+  t.equal(read.length, rows.length, 'every row is in');
+  const byDigest = new Map(read.map((r) => [r.digest as string, r]));
+  for (const [i, message] of tricky.entries()) {
+    const got = byDigest.get(`digest-${i}`);
+    t.ok(got, `row ${i} is in`);
+    t.match(got, { prev_hash: /^prev-\d$/, hash: /^hash-\d$/ }, `row ${i}: the sequencer's values`);
+    t.equal(got!.message, message, `row ${i}: the text exactly as appended`);
+    t.equal(got!.identity, i === 0 ? null : `id-${i}`, `row ${i}: NULL stays NULL`);
+    t.equal(got!.batch_index, i, `row ${i}: a number stays a number`);
+  }
+});
