@@ -152,17 +152,17 @@ function readExecutor(knex: Knex, conn: SqliteConnection): Executor {
   };
 }
 
-/**
- * Rows appended for one INSERT prefix: each tuple its parameters, in append order, with their SQL
- * literals rendered when appended (during the item, not between two COMMITs) and the values they
- * were rendered from, so that only what a Sequencer changes is rendered again.
- */
 /** A table's Sequencer and how many leading columns of its rows it fills in (ObjectStore.sequence). */
 interface SequencerOf {
   sequencer: Sequencer;
   columns: number;
 }
 
+/**
+ * Rows appended for one INSERT prefix, in append order: each tuple its parameters, and all but
+ * the columns a Sequencer may fill in already rendered as SQL when appended (during the item, not
+ * between two COMMITs), so that only those are rendered at the COMMIT.
+ */
 interface AppendedRows {
   table: string;
   /** The first columns of each row, which the table's Sequencer may fill in, are rendered at the COMMIT. */
@@ -238,8 +238,9 @@ class Writer implements Executor {
     }
     const lead = appended.lead;
     for (const row of rows) {
-      // The tuple is the copy a Sequencer may fill in; the caller's row (read-only) is what is rendered.
-      appended.tuples.push([...row]);
+      // The tuple is the copy a Sequencer may fill in (none: nothing writes it); the caller's row
+      // (read-only) is what is rendered.
+      appended.tuples.push(lead === 0 ? row : [...row]);
       // One flat string per row (join makes it flat; += would keep a tree of pieces), not one per
       // value: what stays alive until the COMMIT, and what the garbage collector copies meanwhile.
       const tail = (lead === 0 ? row : row.slice(lead)).map(literal).join(',');
@@ -273,7 +274,6 @@ class Writer implements Executor {
    */
   private async appendedSql(
     rows: readonly [string, AppendedRows][],
-    sequencers: ReadonlyMap<string, SequencerOf>,
     fresh: boolean,
     db: { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> },
   ): Promise<{ sql: string; settle: ((committed: boolean) => void)[] }> {
@@ -281,7 +281,7 @@ class Writer implements Executor {
     let inserts = '';
     const settle: ((committed: boolean) => void)[] = [];
     for (const [prefix, appended] of rows) {
-      const sequencer = sequencers.get(appended.table)?.sequencer;
+      const sequencer = this.sequencers.get(appended.table)?.sequencer;
       if (sequencer) {
         const sequenced = await sequencer(db, appended.tuples, fresh);
         if (sequenced?.assume) checks += `INSERT INTO temp.${ASSUMPTIONS} (held) SELECT 0 WHERE NOT coalesce((${sequenced.assume}), 0);`;
@@ -363,7 +363,7 @@ class Writer implements Executor {
    * Sends the group's deferred statements and its COMMIT (no item is running), after the previous
    * group's end. The next group may start its items before this resolves: see `after`.
    */
-  commit(sequencers: ReadonlyMap<string, SequencerOf>): Promise<void> {
+  commit(): Promise<void> {
     const sql = this.deferred;
     this.deferred = '';
     const rows = [...this.groupRows];
@@ -379,7 +379,7 @@ class Writer implements Executor {
           return this.conn.all<T>(q, params);
         },
       };
-      let appended = await this.appendedSql(rows, sequencers, false, db);
+      let appended = await this.appendedSql(rows, false, db);
       try {
         try {
           await this.conn.exec(`${unsent}${appended.sql}COMMIT`);
@@ -389,7 +389,7 @@ class Writer implements Executor {
           if (!(err instanceof Error && err.message.includes(ASSUMPTION_FAILED))) throw err;
           appended.settle.forEach((settle) => settle(false));
           unsent = '';
-          appended = await this.appendedSql(rows, sequencers, true, db);
+          appended = await this.appendedSql(rows, true, db);
           await this.conn.exec(`${appended.sql}COMMIT`);
         }
       } catch (err) {
@@ -703,7 +703,7 @@ class SqliteStore implements ObjectStore {
         this.arrived = undefined;
         jobs = take();
       }
-      committing = this.writer.commit(this.sequencers);
+      committing = this.writer.commit();
     } catch (err) {
       // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR), or BEGIN never ran.
       this.writer.discardDeferred();
