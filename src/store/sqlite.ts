@@ -62,7 +62,7 @@ import { type Executor, nestedError, Repository, type Statement, inTransactionSc
 import { ConnectionPool, SqliteConnection, literal, toScript } from './sqlite-connection.js';
 import { type ObjectStore, type Sequencer, type SqliteStoreConfig, StoreError, type StoreReader, type StoreStats, type StoreTransaction, type TransactionOptions } from './types.js';
 
-/** WAL frames (pages) at which the writer checkpoints itself so the WAL starts over (default of SqliteStoreConfig.walRestartPages): 64 MiB of 4 KiB pages. */
+/** WAL frames (pages) at which the writer checkpoints itself so the WAL starts over (default of SqliteStoreConfig.walRestartPages): 64 MiB of SQLite's default 4 KiB pages. */
 const RESTART_FRAMES = 16_384;
 
 const WRITER_PRAGMAS = [
@@ -127,8 +127,10 @@ export async function openSqliteStore(config: SqliteStoreConfig): Promise<Object
       // Checkpoints leave the writer's path: it stops checkpointing in COMMIT, a connection of their own does it.
       await writer.exec('PRAGMA wal_autocheckpoint = 0');
       const restartPages = config.walRestartPages ?? RESTART_FRAMES;
-      // A WAL that grew past the restart point before it could start over is cut back to that size.
-      await writer.exec(`PRAGMA journal_size_limit = ${restartPages * 4096}`);
+      // A WAL that grew past the restart point before it could start over is cut back to that size
+      // (a frame is a page and a 24-byte header; the WAL's own header is 32 bytes).
+      const [page] = await writer.all<{ page_size: number }>('PRAGMA page_size', []);
+      await writer.exec(`PRAGMA journal_size_limit = ${32 + restartPages * ((page?.page_size ?? 4096) + 24)}`);
       const conn = await SqliteConnection.open(config.filename, 'PRAGMA busy_timeout = 5000;');
       opened.push(conn);
       checkpointer = new Checkpointer(conn, restartPages);
@@ -233,7 +235,7 @@ class Writer implements Executor {
     let appended = this.itemRows.get(prefix);
     if (!appended) {
       // Without a sequencer nothing changes before the COMMIT; with one, what it may fill in.
-      const lead = this.sequencers.has(table) ? Math.min(this.sequencers.get(table)!.columns, columns.length) : 0;
+      const lead = Math.min(this.sequencers.get(table)?.columns ?? 0, columns.length);
       this.itemRows.set(prefix, (appended = { table, lead, tuples: [], tails: [] }));
     }
     const lead = appended.lead;

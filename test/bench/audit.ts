@@ -24,6 +24,7 @@ import { type AuditFields, INSERT_COLUMNS, contentDigest, insertRows } from '../
 import { SoftwareSigningKeys } from '../../src/keys/signing.js';
 import { openStore } from '../../src/store/index.js';
 import { SqliteConnection, literal } from '../../src/store/sqlite-connection.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, help: { type: 'boolean' } } });
 if (args.help) {
@@ -133,11 +134,6 @@ function bare(): Promise<Measured> {
       await conn.close();
     }
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 const results: Record<'audit' | 'bare', Measured[]> = { audit: [], bare: [] };

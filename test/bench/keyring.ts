@@ -19,6 +19,7 @@ import { provisionSoftHsm } from '../../src/keys/softhsm.js';
 import type { Keyring } from '../../src/keys/types.js';
 import { type TestKmipd, startTestKmipd } from '../support/kmipd.js';
 import { createKey, getKey } from '../keys/requests.js';
+import { median } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Math.max(1, Math.round(Number(process.env.BENCH_ROUNDS ?? 3)));
@@ -27,11 +28,6 @@ const KEYS = 200;
 
 type Provider = 'pkcs11' | 'software';
 const PROVIDERS: Provider[] = ['software', 'pkcs11'];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
 
 /** Requests per second: `clients` loops of `op` for SECONDS. */
 async function timed(clients: number, op: (worker: number) => Promise<unknown>): Promise<number> {
